@@ -1,0 +1,83 @@
+using System.Collections.Concurrent;
+using Arca.Repo.Format;
+
+namespace Arca.Repo.Index;
+
+/// <summary>
+/// Maps blob id to pack and position, built from the index files (or rebuilt from pack trailers).
+/// Safe for concurrent readers and writers: the backup adds packs while its workers look blobs up.
+/// Packs are interned as small integers so an entry costs the id, one int and the position.
+/// </summary>
+public sealed class BlobIndex
+{
+    private readonly ConcurrentDictionary<BlobId, Slot> _blobs = new();
+    private readonly List<PackId> _packs = [];
+    private readonly Dictionary<PackId, int> _packNumbers = [];
+    private readonly Lock _packLock = new();
+
+    private readonly record struct Slot(int Pack, uint Offset, uint StoredLength, uint RawLength, BlobType Type, bool Compressed);
+
+    public int Count => _blobs.Count;
+
+    public int PackCount
+    {
+        get { lock (_packLock) return _packs.Count; }
+    }
+
+    public void AddPack(PackId pack, IEnumerable<BlobEntry> blobs)
+    {
+        int number;
+        lock (_packLock)
+        {
+            if (!_packNumbers.TryGetValue(pack, out number))
+            {
+                number = _packs.Count;
+                _packs.Add(pack);
+                _packNumbers[pack] = number;
+            }
+        }
+        foreach (var blob in blobs)
+        {
+            // The first copy wins; a duplicate (two clients stored the same blob) is harmless.
+            _blobs.TryAdd(blob.Id, new Slot(number, blob.Offset, blob.StoredLength, blob.RawLength, blob.Type, blob.Compressed));
+        }
+    }
+
+    public bool Contains(BlobId id) => _blobs.ContainsKey(id);
+
+    public bool TryGet(BlobId id, out IndexLocation location)
+    {
+        if (_blobs.TryGetValue(id, out var slot))
+        {
+            PackId pack;
+            lock (_packLock)
+            {
+                pack = _packs[slot.Pack];
+            }
+            location = new IndexLocation(pack, new BlobEntry(id, slot.Type, slot.Compressed, slot.Offset, slot.StoredLength, slot.RawLength));
+            return true;
+        }
+        location = default;
+        return false;
+    }
+
+    /// <summary>Every pack the index names, with its blobs (for check, and for rewriting the index).</summary>
+    public Dictionary<PackId, List<BlobEntry>> ByPack()
+    {
+        PackId[] packs;
+        lock (_packLock)
+        {
+            packs = [.. _packs];
+        }
+        var result = new Dictionary<PackId, List<BlobEntry>>(packs.Length);
+        foreach (var pack in packs)
+        {
+            result[pack] = [];
+        }
+        foreach (var (id, slot) in _blobs)
+        {
+            result[packs[slot.Pack]].Add(new BlobEntry(id, slot.Type, slot.Compressed, slot.Offset, slot.StoredLength, slot.RawLength));
+        }
+        return result;
+    }
+}

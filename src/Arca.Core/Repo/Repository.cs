@@ -1,0 +1,370 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Arca.Repo.Chunking;
+using Arca.Repo.Compression;
+using Arca.Repo.Crypto;
+using Arca.Repo.Format;
+using Arca.Repo.Index;
+using Arca.Repo.Packs;
+using Arca.Storage;
+using Arca.Trees;
+
+namespace Arca.Repo;
+
+/// <summary>
+/// An open repository: storage plus the master key, settings and (once loaded) the blob index.
+/// Engines take the narrow role interfaces it implements, not this class.
+/// </summary>
+public sealed class Repository : IBlobLoader, IBlobSaver, ITreeLoader, ISnapshotStore
+{
+    private static readonly StorageKey ConfigKey = new(StorageKind.Config, "config");
+    private PackSaver? _saver;
+    private readonly Lock _saverLock = new();
+
+    private Repository(IStorage storage, MasterKey key, string id, RepositorySettings settings, string keyName)
+    {
+        Storage = storage;
+        Key = key;
+        Id = id;
+        Settings = settings;
+        KeyName = keyName;
+        Chunker = new Chunker(new ChunkerParameters(settings.ChunkerMin, settings.ChunkerAverage, settings.ChunkerMax),
+            GearTable.FromSeed(settings.GearSeed));
+    }
+
+    public IStorage Storage { get; }
+    public MasterKey Key { get; }
+    public string Id { get; }
+    public RepositorySettings Settings { get; }
+    /// <summary>The key file this repository was opened with.</summary>
+    public string KeyName { get; }
+    public Chunker Chunker { get; }
+    public BlobIndex Index { get; } = new();
+    /// <summary>Index files read by <see cref="LoadIndexAsync"/>, by name, for check.</summary>
+    public List<(string Name, IndexFile File)> IndexFiles { get; } = [];
+
+    public static async Task<Repository> InitAsync(IStorage storage, string password, RepositoryOptions options,
+        TimeProvider time, CancellationToken cancellationToken)
+    {
+        options.Validate();
+        if (await storage.StatAsync(ConfigKey, cancellationToken) is not null)
+        {
+            throw new ArcaException(ErrorCode.RepositoryExists,
+                $"There is a repository at {storage.Properties.Location} already; it was left untouched.",
+                "Use it as it is, or choose another location for a new one.");
+        }
+        var key = MasterKey.Create();
+        var keyName = await AddKeyAsync(storage, key, password, options.Kdf, time, cancellationToken);
+        var settings = new RepositorySettings(options.Chunker.MinSize, options.Chunker.AverageSize, options.Chunker.MaxSize,
+            RandomNumberGenerator.GetBytes(32), options.PackSize, options.CompressionLevel);
+        var sealedSettings = SealedFile.Encode(key.Sealer, JsonSerializer.SerializeToUtf8Bytes(settings, FormatJson.Default.RepositorySettings), compress: false);
+        var id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+        var config = new ConfigFile(FormatVersion.ConfigMagic, FormatVersion.Current, id, Convert.ToBase64String(sealedSettings));
+        // The config is written last: a repository without one does not exist, so a crash mid-init leaves nothing that opens.
+        await storage.PutBytesAsync(ConfigKey, JsonSerializer.SerializeToUtf8Bytes(config, FormatJson.Default.ConfigFile), cancellationToken);
+        return new Repository(storage, key, id, settings, keyName);
+    }
+
+    /// <summary>Writes a key file that wraps <paramref name="key"/> under <paramref name="password"/>; returns its name.</summary>
+    public static async Task<string> AddKeyAsync(IStorage storage, MasterKey key, string password, KdfParameters kdf,
+        TimeProvider time, CancellationToken cancellationToken)
+    {
+        var salt = RandomNumberGenerator.GetBytes(KeyWrapping.SaltSize);
+        var derived = KeyWrapping.DeriveKey(password, salt, kdf);
+        var file = new KeyFile(FormatVersion.KeyMagic, FormatVersion.Current, time.GetUtcNow(), Environment.MachineName,
+            Environment.UserName, "argon2id", kdf.OpsLimit, kdf.MemLimit, salt, KeyWrapping.Wrap(key, derived));
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(file, FormatJson.Default.KeyFile);
+        var name = Convert.ToHexStringLower(SHA256.HashData(bytes));
+        await storage.PutBytesAsync(new StorageKey(StorageKind.Key, name), bytes, cancellationToken);
+        return name;
+    }
+
+    public static async Task<Repository> OpenAsync(IStorage storage, string password, CancellationToken cancellationToken)
+    {
+        var config = await ReadConfigAsync(storage, cancellationToken);
+        var (key, keyName) = await UnlockAsync(storage, password, cancellationToken);
+        RepositorySettings settings;
+        try
+        {
+            var plain = SealedFile.Decode(key.Sealer, Convert.FromBase64String(config.SealedSettings), "The repository config");
+            settings = JsonSerializer.Deserialize(plain, FormatJson.Default.RepositorySettings)
+                ?? throw new InvalidDataException("The repository config holds no settings.");
+        }
+        catch (Exception ex) when (ex is InvalidDataException or FormatException or JsonException)
+        {
+            throw new ArcaException(ErrorCode.RepositoryDamaged, $"The config of the repository at {storage.Properties.Location} is damaged: {ex.Message}",
+                "Restore the config file from a copy of the repository.", ex);
+        }
+        return new Repository(storage, key, config.Id, settings, keyName);
+    }
+
+    public static async Task<ConfigFile> ReadConfigAsync(IStorage storage, CancellationToken cancellationToken)
+    {
+        byte[] bytes;
+        try
+        {
+            bytes = await storage.ReadAllAsync(ConfigKey, cancellationToken);
+        }
+        catch (StorageNotFoundException ex)
+        {
+            throw new ArcaException(ErrorCode.RepositoryNotFound, $"There is no repository at {storage.Properties.Location}.",
+                "Check --repo (or ARCA_REPOSITORY), or create one there with 'arca init'.", ex);
+        }
+        ConfigFile? config;
+        try
+        {
+            config = JsonSerializer.Deserialize(bytes, FormatJson.Default.ConfigFile);
+        }
+        catch (JsonException ex)
+        {
+            throw new ArcaException(ErrorCode.RepositoryNotFound, $"The file 'config' at {storage.Properties.Location} is not an arca repository config.",
+                "Check --repo (or ARCA_REPOSITORY).", ex);
+        }
+        if (config is null || config.Format != FormatVersion.ConfigMagic)
+        {
+            throw new ArcaException(ErrorCode.RepositoryNotFound, $"The file 'config' at {storage.Properties.Location} is not an arca repository config.",
+                "Check --repo (or ARCA_REPOSITORY).");
+        }
+        if (config.Version != FormatVersion.Current)
+        {
+            throw new ArcaException(ErrorCode.UnsupportedFormat,
+                $"The repository at {storage.Properties.Location} has format version {config.Version}; this arca reads version {FormatVersion.Current} only.",
+                config.Version > FormatVersion.Current ? "Use a newer arca for this repository." : "Use the arca release that created it.");
+        }
+        return config;
+    }
+
+    private static async Task<(MasterKey Key, string Name)> UnlockAsync(IStorage storage, string password, CancellationToken cancellationToken)
+    {
+        var any = false;
+        await foreach (var entry in storage.ListAsync(StorageKind.Key, cancellationToken))
+        {
+            any = true;
+            KeyFile? file;
+            try
+            {
+                file = JsonSerializer.Deserialize(await storage.ReadAllAsync(entry.Key, cancellationToken), FormatJson.Default.KeyFile);
+            }
+            catch (JsonException)
+            {
+                continue;
+            }
+            if (file is null || file.Format != FormatVersion.KeyMagic || file.Kdf != "argon2id")
+            {
+                continue;
+            }
+            var derived = KeyWrapping.DeriveKey(password, file.Salt, new KdfParameters(file.OpsLimit, file.MemLimit));
+            if (KeyWrapping.Unwrap(file.SealedMasterKey, derived) is { } key)
+            {
+                return (key, entry.Key.Name);
+            }
+        }
+        throw any
+            ? new ArcaException(ErrorCode.WrongPassword, $"The password does not open the repository at {storage.Properties.Location}.",
+                "Check ARCA_PASSWORD, --password-file, or what you typed.")
+            : new ArcaException(ErrorCode.RepositoryDamaged, $"The repository at {storage.Properties.Location} has no key files, so no password can open it.",
+                "Restore the keys/ folder from a copy of the repository.");
+    }
+
+    /// <summary>Reads every index file into <see cref="Index"/>.</summary>
+    public async Task LoadIndexAsync(CancellationToken cancellationToken)
+    {
+        var names = new List<StorageKey>();
+        await foreach (var entry in Storage.ListAsync(StorageKind.Index, cancellationToken))
+        {
+            names.Add(entry.Key);
+        }
+        var files = new (string, IndexFile)[names.Count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, names.Count),
+            new ParallelOptions { MaxDegreeOfParallelism = Math.Max(2, Storage.Properties.Connections), CancellationToken = cancellationToken },
+            async (i, ct) =>
+            {
+                var bytes = await Storage.ReadAllAsync(names[i], ct);
+                IndexFile file;
+                try
+                {
+                    file = IndexFile.Decode(SealedFile.Decode(Key.Sealer, bytes, $"Index file {names[i].Name}"), names[i].Name);
+                }
+                catch (InvalidDataException ex)
+                {
+                    throw new ArcaException(ErrorCode.RepositoryDamaged, ex.Message,
+                        "Run 'arca check' to see what is affected.", ex);
+                }
+                files[i] = (names[i].Name, file);
+            });
+        foreach (var (name, file) in files)
+        {
+            IndexFiles.Add((name, file));
+            foreach (var pack in file.Packs)
+            {
+                Index.AddPack(pack.Pack, pack.Blobs);
+            }
+        }
+    }
+
+    public BlobId IdOf(ReadOnlySpan<byte> plaintext) => Key.IdOf(plaintext);
+
+    public bool HasBlob(BlobId id) => Index.Contains(id);
+
+    public ValueTask<bool> SaveBlobAsync(BlobType type, BlobId id, ReadOnlyMemory<byte> plaintext, CancellationToken cancellationToken) =>
+        Saver.SaveAsync(type, id, plaintext, cancellationToken);
+
+    public (long Blobs, long Bytes, long Stored) AddedSoFar => _saver is { } s ? (s.BlobsAdded, s.BytesAdded, s.BytesAddedStored) : (0, 0, 0);
+
+    private PackSaver Saver
+    {
+        get
+        {
+            lock (_saverLock)
+            {
+                return _saver ??= new PackSaver(Storage, Key, Index, Settings.PackSize, Settings.CompressionLevel,
+                    maxUploads: Math.Max(2, Storage.Properties.Connections));
+            }
+        }
+    }
+
+    /// <summary>Uploads every pending pack and writes the index files for them. Call before saving a snapshot.</summary>
+    public Task FlushAsync(CancellationToken cancellationToken) => _saver?.FlushAsync(cancellationToken) ?? Task.CompletedTask;
+
+    public async Task<byte[]> LoadBlobAsync(BlobId id, CancellationToken cancellationToken)
+    {
+        if (!Index.TryGet(id, out var location))
+        {
+            throw new ArcaException(ErrorCode.RepositoryDamaged, $"Blob {id} is not in the index.",
+                "Run 'arca check' to see what is affected.");
+        }
+        var entry = location.Entry;
+        var sealedBuffer = ArrayPool<byte>.Shared.Rent((int)entry.StoredLength);
+        try
+        {
+            await Storage.ReadIntoAsync(new StorageKey(StorageKind.Pack, location.Pack.ToString()), entry.Offset,
+                sealedBuffer.AsMemory(0, (int)entry.StoredLength), cancellationToken);
+            return OpenBlob(location.Pack, entry, sealedBuffer.AsSpan(0, (int)entry.StoredLength));
+        }
+        catch (StorageNotFoundException ex)
+        {
+            throw new BlobDamagedException(id, location.Pack, $"its pack is missing ({ex.Message})");
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(sealedBuffer);
+        }
+    }
+
+    /// <summary>Opens, decompresses and verifies one blob's stored bytes.</summary>
+    public byte[] OpenBlob(PackId pack, BlobEntry entry, ReadOnlySpan<byte> sealedBytes)
+    {
+        var plain = new byte[entry.RawLength];
+        if (!entry.Compressed)
+        {
+            if (!Key.Sealer.TryOpen(sealedBytes, plain, out var n) || n != plain.Length)
+            {
+                throw new BlobDamagedException(entry.Id, pack, "it does not decrypt");
+            }
+        }
+        else
+        {
+            var opened = ArrayPool<byte>.Shared.Rent(Math.Max(0, sealedBytes.Length - Sealer.Overhead));
+            try
+            {
+                if (!Key.Sealer.TryOpen(sealedBytes, opened, out var n))
+                {
+                    throw new BlobDamagedException(entry.Id, pack, "it does not decrypt");
+                }
+                try
+                {
+                    BlobCompressor.Decompress(opened.AsSpan(0, n), plain);
+                }
+                catch (InvalidDataException ex)
+                {
+                    throw new BlobDamagedException(entry.Id, pack, ex.Message);
+                }
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(opened);
+            }
+        }
+        if (Key.IdOf(plain) != entry.Id)
+        {
+            throw new BlobDamagedException(entry.Id, pack, "its content does not match its id");
+        }
+        return plain;
+    }
+
+    public async Task<Tree> LoadTreeAsync(BlobId id, CancellationToken cancellationToken)
+    {
+        var bytes = await LoadBlobAsync(id, cancellationToken);
+        try
+        {
+            return Tree.Deserialize(bytes);
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new ArcaException(ErrorCode.RepositoryDamaged, $"Tree {id} is not a valid tree: {ex.Message}", inner: ex);
+        }
+    }
+
+    public async Task<SnapshotId> SaveSnapshotAsync(Snapshot snapshot, CancellationToken cancellationToken)
+    {
+        var bytes = SealedFile.Encode(Key.Sealer, snapshot.Serialize(), compress: true);
+        var id = new SnapshotId(new Hash256(SHA256.HashData(bytes)));
+        await Storage.PutBytesAsync(new StorageKey(StorageKind.Snapshot, id.ToString()), bytes, cancellationToken);
+        return id;
+    }
+
+    public async Task<Snapshot> LoadSnapshotAsync(SnapshotId id, CancellationToken cancellationToken)
+    {
+        byte[] bytes;
+        try
+        {
+            bytes = await Storage.ReadAllAsync(new StorageKey(StorageKind.Snapshot, id.ToString()), cancellationToken);
+        }
+        catch (StorageNotFoundException ex)
+        {
+            throw new ArcaException(ErrorCode.SnapshotNotFound, $"There is no snapshot {id} in the repository.",
+                "List them with 'arca snapshots'.", ex);
+        }
+        try
+        {
+            return Snapshot.Deserialize(SealedFile.Decode(Key.Sealer, bytes, $"Snapshot {id.Short}"), id.Short);
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new ArcaException(ErrorCode.RepositoryDamaged, ex.Message, "Run 'arca check' to see what is affected.", ex);
+        }
+    }
+
+    public async IAsyncEnumerable<SnapshotId> ListSnapshotIdsAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var entry in Storage.ListAsync(StorageKind.Snapshot, cancellationToken))
+        {
+            if (Hash256.TryParse(entry.Key.Name, out var hash))
+            {
+                yield return new SnapshotId(hash);
+            }
+        }
+    }
+
+    /// <summary>Every snapshot with its id, oldest first.</summary>
+    public async Task<List<(SnapshotId Id, Snapshot Snapshot)>> LoadAllSnapshotsAsync(CancellationToken cancellationToken)
+    {
+        var ids = new List<SnapshotId>();
+        await foreach (var id in ListSnapshotIdsAsync(cancellationToken))
+        {
+            ids.Add(id);
+        }
+        var result = new (SnapshotId, Snapshot)[ids.Count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, ids.Count),
+            new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = cancellationToken },
+            async (i, ct) => result[i] = (ids[i], await LoadSnapshotAsync(ids[i], ct)));
+        return [.. result.OrderBy(s => s.Item2.Time).ThenBy(s => s.Item1.Hash)];
+    }
+
+    /// <summary>Seals a small record (a lock) as a whole file.</summary>
+    public byte[] SealFile(ReadOnlySpan<byte> payload) => SealedFile.Encode(Key.Sealer, payload, compress: false);
+
+    public byte[] OpenFile(ReadOnlySpan<byte> sealedBytes, string what) => SealedFile.Decode(Key.Sealer, sealedBytes, what);
+}

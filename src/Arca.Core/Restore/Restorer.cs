@@ -1,0 +1,310 @@
+using Arca.Native;
+using Arca.Repo;
+using Arca.Trees;
+
+namespace Arca.Restore;
+
+/// <summary>
+/// Restores a snapshot's tree into a folder, in two steps: <see cref="PlanAsync"/> walks the tree and
+/// decides, entry by entry, what to create, overwrite or skip; <see cref="ExecuteAsync"/> carries the plan
+/// out. Folders first, then files on parallel workers (each blob is decrypted, decompressed and checked
+/// against its keyed id before a byte is written; a file is written beside its destination and renamed
+/// into place only when whole, so a damaged blob never leaves wrong bytes), then symlinks, then folder
+/// modes and mtimes, deepest first.
+///
+/// Nothing is written outside the target: tree names are single components (checked when a tree is
+/// parsed), and a folder on the way that is a symlink at the destination is never followed.
+/// </summary>
+public sealed class Restorer
+{
+    private readonly IBlobLoader _blobs;
+    private readonly ITreeLoader _trees;
+    private readonly IRestoreProgress _progress;
+
+    public Restorer(IBlobLoader blobs, ITreeLoader trees, IRestoreProgress progress)
+    {
+        _blobs = blobs;
+        _trees = trees;
+        _progress = progress;
+    }
+
+    public async Task<RestorePlan> PlanAsync(BlobId root, RestoreOptions options, CancellationToken cancellationToken)
+    {
+        var target = Path.GetFullPath(options.Target);
+        var includes = options.Includes.Select(NormalizeSnapshotPath).ToList();
+        var found = new HashSet<string>(StringComparer.Ordinal);
+        var actions = new List<RestoreAction>();
+        await WalkAsync(root, "", target, includes, found, options, actions, cancellationToken);
+        var missing = includes.Where(i => !found.Contains(i)).ToList();
+        if (missing.Count > 0)
+        {
+            throw new ArcaException(ErrorCode.PathNotFound, $"The snapshot holds no path '{missing[0]}'.",
+                "List its contents with 'arca ls SNAPSHOT'.");
+        }
+        return new RestorePlan(target, actions);
+    }
+
+    public static string NormalizeSnapshotPath(string path) => string.Join('/', path.Split('/', StringSplitOptions.RemoveEmptyEntries));
+
+    private async Task WalkAsync(BlobId treeId, string prefix, string destination, List<string> includes, HashSet<string> found,
+        RestoreOptions options, List<RestoreAction> actions, CancellationToken cancellationToken)
+    {
+        var tree = await _trees.LoadTreeAsync(treeId, cancellationToken);
+        foreach (var node in tree.Nodes)
+        {
+            var path = prefix.Length == 0 ? node.Name : prefix + "/" + node.Name;
+            var dest = Path.Join(destination, node.Name);
+            if (options.Excludes.Any(g => g.IsMatch("/" + path, node.Name)))
+            {
+                continue;
+            }
+            var selected = includes.Count == 0;
+            var onTheWay = false;
+            foreach (var include in includes)
+            {
+                if (path == include)
+                {
+                    found.Add(include);
+                    selected = true;
+                }
+                else if (path.StartsWith(include + "/", StringComparison.Ordinal))
+                {
+                    selected = true;
+                }
+                else if (include.StartsWith(path + "/", StringComparison.Ordinal))
+                {
+                    onTheWay = true;
+                }
+            }
+            if (!selected && !onTheWay)
+            {
+                continue;
+            }
+            if (node.Type == NodeType.Dir)
+            {
+                actions.Add(new RestoreAction(path, dest, node, Decide(node, dest, options.Overwrite)));
+                if (node.Subtree is { } subtree)
+                {
+                    await WalkAsync(subtree, path, dest, selected ? [] : includes, found, options, actions, cancellationToken);
+                }
+            }
+            else if (selected)
+            {
+                actions.Add(new RestoreAction(path, dest, node, Decide(node, dest, options.Overwrite)));
+            }
+        }
+    }
+
+    private static RestoreActionKind Decide(Node node, string destination, OverwriteMode mode)
+    {
+        FileStatus existing;
+        try
+        {
+            existing = Posix.LinkStatus(destination);
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return RestoreActionKind.Create;
+        }
+        if (node.Type == NodeType.Dir && (existing.Mode & 0xF000) == 0x4000)
+        {
+            return RestoreActionKind.Overwrite; // an existing folder is entered, and gets the snapshot's mode and mtime
+        }
+        return mode switch
+        {
+            OverwriteMode.Always => RestoreActionKind.Overwrite,
+            OverwriteMode.IfNewer when node.ModifyTimeNs > existing.ModifyTimeNs => RestoreActionKind.Overwrite,
+            _ => RestoreActionKind.Skip,
+        };
+    }
+
+    public async Task<RestoreResult> ExecuteAsync(RestorePlan plan, RestoreOptions options, CancellationToken cancellationToken)
+    {
+        var errors = new List<ItemError>();
+        long files = 0, dirs = 0, links = 0, skipped = 0, bytes = 0;
+        var damaged = 0;
+        var failedDirs = new List<string>();
+        void Fail(string path, string message)
+        {
+            lock (errors)
+            {
+                errors.Add(new ItemError(path, message));
+            }
+            _progress.Error(path, message);
+        }
+        bool UnderFailedDir(string path) => failedDirs.Any(d => path.StartsWith(d + "/", StringComparison.Ordinal));
+
+        Directory.CreateDirectory(plan.Target);
+        foreach (var action in plan.Actions.Where(a => a.Node.Type == NodeType.Dir))
+        {
+            if (UnderFailedDir(action.Path))
+            {
+                continue;
+            }
+            try
+            {
+                if (EnsureDirectory(action.Destination, options.Overwrite != OverwriteMode.Skip))
+                {
+                    dirs++;
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                failedDirs.Add(action.Path);
+                Fail(action.Path, ex.Message);
+            }
+        }
+
+        var fileActions = plan.Actions.Where(a => a.Node.Type == NodeType.File).ToList();
+        await Parallel.ForEachAsync(fileActions,
+            new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.Workers), CancellationToken = cancellationToken },
+            async (action, ct) =>
+            {
+                if (action.Kind == RestoreActionKind.Skip || UnderFailedDir(action.Path))
+                {
+                    Interlocked.Increment(ref skipped);
+                    return;
+                }
+                try
+                {
+                    await RestoreFileAsync(action, ct);
+                    Interlocked.Increment(ref files);
+                    Interlocked.Add(ref bytes, action.Node.Size);
+                    _progress.FileDone(action.Path, action.Node.Size);
+                }
+                catch (BlobDamagedException ex)
+                {
+                    Interlocked.Increment(ref damaged);
+                    Fail(action.Path, $"was not restored: {ex.Message}");
+                }
+                catch (ArcaException ex)
+                {
+                    Interlocked.Increment(ref damaged);
+                    Fail(action.Path, $"was not restored: {ex.Message}");
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    Fail(action.Path, ex.Message);
+                }
+            });
+
+        foreach (var action in plan.Actions.Where(a => a.Node.Type == NodeType.Symlink))
+        {
+            if (action.Kind == RestoreActionKind.Skip || UnderFailedDir(action.Path))
+            {
+                skipped++;
+                continue;
+            }
+            try
+            {
+                var temp = TempNameFor(action.Destination);
+                File.CreateSymbolicLink(temp, action.Node.LinkTarget ?? "");
+                ApplyMetadata(temp, action.Node, isLink: true);
+                File.Move(temp, action.Destination, overwrite: true);
+                links++;
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                Fail(action.Path, ex.Message);
+            }
+        }
+
+        // Folder times last, deepest first: writing into a folder changes its mtime.
+        foreach (var action in plan.Actions.Where(a => a.Node.Type == NodeType.Dir).Reverse())
+        {
+            if (action.Kind == RestoreActionKind.Skip || failedDirs.Contains(action.Path) || UnderFailedDir(action.Path))
+            {
+                continue;
+            }
+            try
+            {
+                ApplyMetadata(action.Destination, action.Node, isLink: false);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                Fail(action.Path, ex.Message);
+            }
+        }
+        return new RestoreResult(files, dirs, links, skipped, bytes, errors, damaged);
+    }
+
+    /// <summary>
+    /// Makes <paramref name="path"/> a real folder. An existing folder is used; a file or symlink in its place
+    /// is replaced when overwriting is allowed (never followed), and is an error otherwise. Returns true if created.
+    /// </summary>
+    private static bool EnsureDirectory(string path, bool replace)
+    {
+        try
+        {
+            var status = Posix.LinkStatus(path);
+            if ((status.Mode & 0xF000) == 0x4000)
+            {
+                return false;
+            }
+            if (!replace)
+            {
+                throw new IOException($"{path} exists and is not a folder; it was left alone (restore with --overwrite always to replace it).");
+            }
+            File.Delete(path);
+        }
+        catch (FileNotFoundException)
+        {
+        }
+        Directory.CreateDirectory(path);
+        return true;
+    }
+
+    private static string TempNameFor(string destination) =>
+        Path.Join(Path.GetDirectoryName(destination), ".arca-restore-" + Guid.NewGuid().ToString("N")[..12]);
+
+    private async Task RestoreFileAsync(RestoreAction action, CancellationToken cancellationToken)
+    {
+        var node = action.Node;
+        var temp = TempNameFor(action.Destination);
+        try
+        {
+            await using (var file = new FileStream(temp, new FileStreamOptions
+            {
+                Mode = FileMode.CreateNew,
+                Access = FileAccess.Write,
+                BufferSize = 0,
+                PreallocationSize = node.Size,
+            }))
+            {
+                long written = 0;
+                foreach (var blob in node.Content ?? [])
+                {
+                    var data = await _blobs.LoadBlobAsync(blob, cancellationToken);
+                    await file.WriteAsync(data, cancellationToken);
+                    written += data.Length;
+                }
+                if (written != node.Size)
+                {
+                    throw new ArcaException(ErrorCode.RepositoryDamaged,
+                        $"its content adds up to {written} bytes where the snapshot records {node.Size}");
+                }
+            }
+            ApplyMetadata(temp, node, isLink: false);
+            File.Move(temp, action.Destination, overwrite: true);
+        }
+        catch
+        {
+            File.Delete(temp);
+            throw;
+        }
+    }
+
+    private static void ApplyMetadata(string path, Node node, bool isLink)
+    {
+        if (Posix.EffectiveUserId == 0)
+        {
+            Posix.SetOwner(path, node.Uid, node.Gid, noFollow: true);
+        }
+        if (!isLink)
+        {
+            // After chown: changing the owner clears setuid and setgid bits.
+            File.SetUnixFileMode(path, (UnixFileMode)(node.Mode & 0xFFF));
+        }
+        Posix.SetTimes(path, node.ModifyTimeNs, node.ModifyTimeNs, noFollow: true);
+    }
+}

@@ -1,0 +1,34 @@
+using System.Text.Json.Serialization;
+using Arca.Repo;
+
+namespace Arca.Trees;
+
+/// <summary>
+/// One entry of a tree: a file (with its content as a list of data blobs), a folder (with the id of its
+/// subtree) or a symlink (with its target). Size, mtime, ctime, inode and device let the next backup
+/// recognise an unchanged file without reading it.
+/// </summary>
+public sealed record Node
+{
+    [JsonPropertyName("name")] public required string Name { get; init; }
+    [JsonPropertyName("type")] public required NodeType Type { get; init; }
+    /// <summary>Permission bits (including setuid, setgid, sticky), without the file-type bits.</summary>
+    [JsonPropertyName("mode")] public uint Mode { get; init; }
+    [JsonPropertyName("uid")] public uint Uid { get; init; }
+    [JsonPropertyName("gid")] public uint Gid { get; init; }
+    [JsonPropertyName("size")] public long Size { get; init; }
+    [JsonPropertyName("mtime")] public long ModifyTimeNs { get; init; }
+    [JsonPropertyName("ctime")] public long ChangeTimeNs { get; init; }
+    [JsonPropertyName("inode")] public ulong Inode { get; init; }
+    [JsonPropertyName("device")] public ulong Device { get; init; }
+    [JsonPropertyName("content")] public IReadOnlyList<BlobId>? Content { get; init; }
+    [JsonPropertyName("subtree")] public BlobId? Subtree { get; init; }
+    [JsonPropertyName("target")] public string? LinkTarget { get; init; }
+
+    /// <summary>
+    /// A tree entry's name is one path component: anything else could make a restore write outside its
+    /// target, so trees holding such names are refused.
+    /// </summary>
+    public static bool IsSafeName(string name) =>
+        name.Length > 0 && name != "." && name != ".." && !name.Contains('/') && !name.Contains('\0');
+}

@@ -1,0 +1,145 @@
+using System.Runtime.InteropServices;
+using Arca.Native.Interop;
+
+namespace Arca.Native;
+
+/// <summary>
+/// The few POSIX calls .NET does not expose with full fidelity. Failures throw FileNotFoundException (ENOENT),
+/// DirectoryNotFoundException (ENOTDIR), UnauthorizedAccessException (EACCES, EPERM) or IOException whose
+/// HResult is the errno.
+/// </summary>
+public static class Posix
+{
+    private const long NanosecondsPerSecond = 1_000_000_000;
+
+    public static uint EffectiveUserId => LibC.GetEuid();
+
+    /// <summary>statx of <paramref name="path"/> itself: a final symlink is not followed.</summary>
+    public static FileStatus LinkStatus(string path)
+    {
+        ValidatePath(path);
+        StatxBuffer buffer;
+        int result;
+        do
+        {
+            result = LibC.Statx(LibC.AtFdCwd, path, LibC.AtSymlinkNoFollow, LibC.StatxBasicStats, out buffer);
+        }
+        while (result != 0 && Marshal.GetLastPInvokeError() == LibC.EINTR);
+
+        if (result != 0)
+        {
+            throw Errors.FromErrno(Marshal.GetLastPInvokeError(), "statx", path);
+        }
+
+        try
+        {
+            return new FileStatus(
+                Mode: buffer.Mode,
+                Uid: buffer.Uid,
+                Gid: buffer.Gid,
+                Size: checked((long)buffer.Size),
+                Inode: buffer.Inode,
+                Device: MakeDev(buffer.DevMajor, buffer.DevMinor),
+                LinkCount: buffer.LinkCount,
+                AccessTimeNs: ToNanoseconds(buffer.AccessTime),
+                ModifyTimeNs: ToNanoseconds(buffer.ModifyTime),
+                ChangeTimeNs: ToNanoseconds(buffer.ChangeTime));
+        }
+        catch (OverflowException ex)
+        {
+            // Only timestamps beyond the years 1677..2262 get here.
+            throw new IOException($"statx '{path}': a value does not fit in 64-bit nanoseconds", ex);
+        }
+    }
+
+    /// <summary>utimensat with nanosecond precision; <paramref name="noFollow"/> sets a symlink's own times.</summary>
+    public static unsafe void SetTimes(string path, long accessTimeNs, long modifyTimeNs, bool noFollow)
+    {
+        ValidatePath(path);
+        var times = stackalloc Timespec[2];
+        times[0] = ToTimespec(accessTimeNs);
+        times[1] = ToTimespec(modifyTimeNs);
+        var flags = noFollow ? LibC.AtSymlinkNoFollow : 0;
+        int result;
+        do
+        {
+            result = LibC.Utimensat(LibC.AtFdCwd, path, times, flags);
+        }
+        while (result != 0 && Marshal.GetLastPInvokeError() == LibC.EINTR);
+
+        if (result != 0)
+        {
+            throw Errors.FromErrno(Marshal.GetLastPInvokeError(), "utimensat", path);
+        }
+    }
+
+    /// <summary>lchown when <paramref name="noFollow"/>, otherwise chown.</summary>
+    public static void SetOwner(string path, uint uid, uint gid, bool noFollow)
+    {
+        ValidatePath(path);
+        int result;
+        do
+        {
+            result = noFollow ? LibC.Lchown(path, uid, gid) : LibC.Chown(path, uid, gid);
+        }
+        while (result != 0 && Marshal.GetLastPInvokeError() == LibC.EINTR);
+
+        if (result != 0)
+        {
+            throw Errors.FromErrno(Marshal.GetLastPInvokeError(), noFollow ? "lchown" : "chown", path);
+        }
+    }
+
+    /// <summary>kill(pid, 0): a process we may not signal (EPERM) still exists.</summary>
+    public static bool IsProcessAlive(int pid)
+    {
+        // 0 and negative pids address process groups, not one process.
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(pid);
+        if (LibC.Kill(pid, 0) == 0)
+        {
+            return true;
+        }
+
+        var errno = Marshal.GetLastPInvokeError();
+        return errno switch
+        {
+            LibC.EPERM => true,
+            LibC.ESRCH => false,
+            _ => throw new IOException(
+                $"kill({pid}, 0): {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})", errno),
+        };
+    }
+
+    private static void ValidatePath(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        // The UTF-8 marshaller would silently cut the path at a NUL and act on another file.
+        if (path.Contains('\0', StringComparison.Ordinal))
+        {
+            throw new ArgumentException("The path contains a NUL character.", nameof(path));
+        }
+    }
+
+    private static long ToNanoseconds(StatxTimestamp timestamp) =>
+        checked((timestamp.Seconds * NanosecondsPerSecond) + timestamp.Nanoseconds);
+
+    private static Timespec ToTimespec(long nanoseconds)
+    {
+        // Floor division: tv_nsec must be in [0, 1e9) also before the epoch.
+        var seconds = Math.DivRem(nanoseconds, NanosecondsPerSecond, out var remainder);
+        if (remainder < 0)
+        {
+            seconds--;
+            remainder += NanosecondsPerSecond;
+        }
+
+        return new Timespec { Seconds = checked((nint)seconds), Nanoseconds = (nint)remainder };
+    }
+
+    // glibc's gnu_dev_makedev, so Device equals st_dev from stat(2).
+    private static ulong MakeDev(uint major, uint minor) =>
+        (minor & 0xffUL)
+        | ((major & 0xfffUL) << 8)
+        | ((minor & ~0xffUL) << 12)
+        | ((major & ~0xfffUL) << 32);
+}

@@ -1,0 +1,62 @@
+using Arca.Repo;
+
+namespace Arca.Operations;
+
+/// <summary>
+/// An open repository with the lock an operation needs (none, shared or exclusive), released on dispose.
+/// Every operation starts here, so opening and locking happen one way.
+/// </summary>
+public sealed class RepositorySession : IAsyncDisposable
+{
+    private RepositorySession(Repository repository, RepositoryLock? repositoryLock)
+    {
+        Repository = repository;
+        Lock = repositoryLock;
+    }
+
+    public Repository Repository { get; }
+    public RepositoryLock? Lock { get; }
+
+    public static async Task<RepositorySession> OpenAsync(string location, string password, LockKind lockKind, string operation,
+        bool loadIndex, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var storage = RepositoryLocation.Open(location);
+        var repository = await Repository.OpenAsync(storage, password, cancellationToken);
+        RepositoryLock? repositoryLock = null;
+        if (lockKind != LockKind.None)
+        {
+            repositoryLock = await RepositoryLock.AcquireAsync(repository, lockKind == LockKind.Exclusive, operation, time, cancellationToken);
+        }
+        try
+        {
+            if (loadIndex)
+            {
+                await repository.LoadIndexAsync(cancellationToken);
+            }
+        }
+        catch
+        {
+            if (repositoryLock is not null)
+            {
+                await repositoryLock.DisposeAsync();
+            }
+            throw;
+        }
+        return new RepositorySession(repository, repositoryLock);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Lock is not null)
+        {
+            await Lock.DisposeAsync();
+        }
+    }
+}
+
+public enum LockKind
+{
+    None,
+    Shared,
+    Exclusive,
+}

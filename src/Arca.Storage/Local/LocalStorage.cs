@@ -1,0 +1,222 @@
+using System.Runtime.CompilerServices;
+
+namespace Arca.Storage.Local;
+
+/// <summary>
+/// A repository in a local folder. Layout: <c>config</c>, <c>keys/</c>, <c>locks/</c>, <c>snapshots/</c>,
+/// <c>index/</c>, and <c>data/XX/</c> for packs (XX = the first two characters of the name, so no folder
+/// grows past a few thousand files). Every write goes to a temporary file in the destination folder, is
+/// flushed to disk, then renamed into place: a crash leaves either the whole file or a stray temporary
+/// file (ignored by listing, removed by <see cref="RemoveTemporaryFilesAsync"/>), never a torn one.
+/// </summary>
+public sealed class LocalStorage : IStorage
+{
+    private const string TempPrefix = ".tmp-";
+    private readonly string _root;
+
+    public LocalStorage(string root)
+    {
+        _root = Path.GetFullPath(root);
+        Properties = new StorageProperties(_root, Connections: 2);
+    }
+
+    public StorageProperties Properties { get; }
+
+    public string Root => _root;
+
+    /// <summary>Creates the folder layout. The root may exist but must then be empty.</summary>
+    public Task CreateLayoutAsync(CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(_root);
+        foreach (var kind in Enum.GetValues<StorageKind>())
+        {
+            if (kind != StorageKind.Config)
+            {
+                Directory.CreateDirectory(Path.Combine(_root, FolderOf(kind)));
+            }
+        }
+        return Task.CompletedTask;
+    }
+
+    public async Task PutAsync(StorageKey key, Stream content, CancellationToken cancellationToken)
+    {
+        var path = PathOf(key);
+        if (File.Exists(path))
+        {
+            // Names are hashes of content: the same name holds the same bytes already.
+            return;
+        }
+        var folder = Path.GetDirectoryName(path)!;
+        Directory.CreateDirectory(folder);
+        var temp = Path.Combine(folder, TempPrefix + Guid.NewGuid().ToString("N"));
+        try
+        {
+            await using (var file = new FileStream(temp, new FileStreamOptions
+            {
+                Mode = FileMode.CreateNew,
+                Access = FileAccess.Write,
+                Share = FileShare.None,
+                BufferSize = 0,
+                PreallocationSize = content.CanSeek ? content.Length - content.Position : 0,
+            }))
+            {
+                await content.CopyToAsync(file, 1 << 20, cancellationToken);
+                file.Flush(flushToDisk: true);
+            }
+            // Write-once files are read-only, as restic does: a stray rm or editor asks first.
+            File.SetUnixFileMode(temp, UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+            File.Move(temp, path, overwrite: false);
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            // Another writer put the same content first.
+            TryDelete(temp);
+        }
+        catch (Exception ex)
+        {
+            TryDelete(temp);
+            if (ex is OperationCanceledException)
+            {
+                throw;
+            }
+            throw new StorageException($"Could not write {key} in {_root}: {ex.Message}", isTransient: false, ex);
+        }
+    }
+
+    public async Task ReadAsync(StorageKey key, long offset, long length, Func<Stream, CancellationToken, Task> consume,
+        CancellationToken cancellationToken)
+    {
+        FileStream file;
+        try
+        {
+            file = new FileStream(PathOf(key), new FileStreamOptions
+            {
+                Mode = FileMode.Open,
+                Access = FileAccess.Read,
+                Share = FileShare.ReadWrite | FileShare.Delete,
+                BufferSize = 0,
+                Options = FileOptions.Asynchronous,
+            });
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new StorageNotFoundException(key, ex);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new StorageException($"Could not read {key} in {_root}: {ex.Message}", isTransient: false, ex);
+        }
+        await using (file)
+        {
+            if (offset < 0 || offset > file.Length || length < 0 || (length > 0 && offset + length > file.Length))
+            {
+                throw new StorageException(
+                    $"Could not read {key}: bytes {offset}..{offset + length} lie outside its {file.Length} bytes.",
+                    isTransient: false);
+            }
+            file.Position = offset;
+            var limit = length == 0 ? file.Length - offset : length;
+            await using var window = new WindowStream(file, limit);
+            await consume(window, cancellationToken);
+        }
+    }
+
+    public Task<StorageEntry?> StatAsync(StorageKey key, CancellationToken cancellationToken)
+    {
+        var info = new FileInfo(PathOf(key));
+        return Task.FromResult<StorageEntry?>(info.Exists ? new StorageEntry(key, info.Length) : null);
+    }
+
+    public async IAsyncEnumerable<StorageEntry> ListAsync(StorageKind kind,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await Task.Yield();
+        if (kind == StorageKind.Config)
+        {
+            var config = new StorageKey(StorageKind.Config, "config");
+            if (await StatAsync(config, cancellationToken) is { } entry)
+            {
+                yield return entry;
+            }
+            yield break;
+        }
+        var folder = new DirectoryInfo(Path.Combine(_root, FolderOf(kind)));
+        if (!folder.Exists)
+        {
+            yield break;
+        }
+        var options = new EnumerationOptions { RecurseSubdirectories = kind == StorageKind.Pack, MaxRecursionDepth = 1 };
+        foreach (var file in folder.EnumerateFiles("*", options))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (file.Name.StartsWith(TempPrefix, StringComparison.Ordinal))
+            {
+                continue;
+            }
+            yield return new StorageEntry(new StorageKey(kind, file.Name), file.Length);
+        }
+    }
+
+    public Task DeleteAsync(StorageKey key, CancellationToken cancellationToken)
+    {
+        try
+        {
+            File.Delete(PathOf(key));
+        }
+        catch (DirectoryNotFoundException)
+        {
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new StorageException($"Could not delete {key} in {_root}: {ex.Message}", isTransient: false, ex);
+        }
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Removes temporary files that a crashed writer left behind. Returns how many.</summary>
+    public int RemoveTemporaryFiles()
+    {
+        var removed = 0;
+        if (!Directory.Exists(_root))
+        {
+            return 0;
+        }
+        foreach (var file in Directory.EnumerateFiles(_root, TempPrefix + "*", SearchOption.AllDirectories))
+        {
+            TryDelete(file);
+            removed++;
+        }
+        return removed;
+    }
+
+    public string PathOf(StorageKey key) => key.Kind switch
+    {
+        StorageKind.Config => Path.Combine(_root, "config"),
+        StorageKind.Pack => Path.Combine(_root, "data", key.Name.Length >= 2 ? key.Name[..2] : "00", key.Name),
+        _ => Path.Combine(_root, FolderOf(key.Kind), key.Name),
+    };
+
+    private static string FolderOf(StorageKind kind) => kind switch
+    {
+        StorageKind.Key => "keys",
+        StorageKind.Lock => "locks",
+        StorageKind.Snapshot => "snapshots",
+        StorageKind.Index => "index",
+        StorageKind.Pack => "data",
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Config is a single file, not a folder."),
+    };
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+}
