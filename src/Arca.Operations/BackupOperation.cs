@@ -61,8 +61,10 @@ public sealed class BackupOperation(TimeProvider time)
         var excludes = request.Excludes.Select(e => new Glob(e)).ToList();
         var start = time.GetUtcNow();
 
-        (SnapshotId Id, Snapshot Snapshot)? parent = (await repository.LoadAllSnapshotsAsync(cancellationToken))
-            .LastOrDefault(s => s.Snapshot.Hostname == host && s.Snapshot.Paths.SequenceEqual(paths));
+        var parent = (await repository.LoadAllSnapshotsAsync(cancellationToken))
+            .Where(s => s.Snapshot.Hostname == host && s.Snapshot.Paths.SequenceEqual(paths))
+            .Select(s => ((SnapshotId Id, Snapshot Snapshot)?)s)
+            .LastOrDefault();
         Tree? parentRoot = null;
         if (parent is { } p)
         {

@@ -18,28 +18,31 @@ public sealed class LsOperation
         var result = new List<ListedNode>();
         var prefix = path is null ? "" : Restorer.NormalizeSnapshotPath(path);
         var tree = await repository.LoadTreeAsync(snapshot.Tree, cancellationToken);
-        var walked = "";
-        foreach (var part in prefix.Split('/', StringSplitOptions.RemoveEmptyEntries))
+        if (prefix.Length == 0)
         {
-            var node = tree.Find(part) ?? throw new ArcaException(ErrorCode.PathNotFound,
-                $"Snapshot {id.Short} holds no path '/{prefix}'.", "List the snapshot's top level with 'arca ls SNAPSHOT'.");
-            walked += "/" + part;
-            if (walked.Length - 1 == prefix.Length)
-            {
-                result.Add(new ListedNode(walked, node));
-                if (node.Subtree is not { } last)
-                {
-                    return (id, snapshot, result);
-                }
-                tree = await repository.LoadTreeAsync(last, cancellationToken);
-                break;
-            }
-            tree = node.Subtree is { } subtree
-                ? await repository.LoadTreeAsync(subtree, cancellationToken)
-                : throw new ArcaException(ErrorCode.PathNotFound, $"Snapshot {id.Short} holds no path '/{prefix}'.",
-                    "List the snapshot's top level with 'arca ls SNAPSHOT'.");
+            await WalkAsync(repository, tree, "", result, cancellationToken);
+            return (id, snapshot, result);
         }
-        await WalkAsync(repository, tree, walked, result, cancellationToken);
+        var parts = prefix.Split('/');
+        Node? found = null;
+        for (var i = 0; i < parts.Length; i++)
+        {
+            found = tree.Find(parts[i]);
+            if (found is null || (i < parts.Length - 1 && found.Subtree is null))
+            {
+                throw new ArcaException(ErrorCode.PathNotFound, $"Snapshot {id.Short} holds no path '/{prefix}'.",
+                    "List the snapshot's top level with 'arca ls SNAPSHOT'.");
+            }
+            if (found.Subtree is { } subtree)
+            {
+                tree = await repository.LoadTreeAsync(subtree, cancellationToken);
+            }
+        }
+        result.Add(new ListedNode("/" + prefix, found!));
+        if (found!.Subtree is not null)
+        {
+            await WalkAsync(repository, tree, "/" + prefix, result, cancellationToken);
+        }
         return (id, snapshot, result);
     }
 

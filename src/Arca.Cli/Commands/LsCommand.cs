@@ -1,0 +1,58 @@
+using System.CommandLine;
+using Arca.Cli.Output;
+using Arca.Operations;
+using Arca.Trees;
+
+namespace Arca.Cli.Commands;
+
+public static class LsCommand
+{
+    public static Command Create(CliApp app)
+    {
+        var snapshot = new SnapshotArguments();
+        var path = new Argument<string?>("PATH") { Description = "Only this path of the snapshot and what is below it.", Arity = ArgumentArity.ZeroOrOne };
+        var command = new Command("ls", "List the files and folders of a snapshot.\nExit codes are listed in 'arca --help' and docs/exit-codes.md.");
+        snapshot.AddTo(command);
+        command.Arguments.Add(path);
+        command.SetAction((parse, ct) => app.RunAsync(parse, async context =>
+        {
+            var selector = snapshot.Selector(context);
+            await using var session = await context.OpenAsync(LockKind.None, "ls", loadIndex: true, ct);
+            var (id, snap, nodes) = await new LsOperation().RunAsync(session, selector, context.Get(path), ct);
+            if (context.Json)
+            {
+                JsonOut.Write(context.Console.Out, w =>
+                {
+                    w.WriteStartObject();
+                    w.WriteString("snapshot", id.ToString());
+                    w.WriteStartArray("nodes");
+                    foreach (var (p, node) in nodes)
+                    {
+                        w.WriteStartObject();
+                        w.WriteString("path", p);
+                        w.WriteString("type", node.Type switch { NodeType.Dir => "dir", NodeType.Symlink => "symlink", _ => "file" });
+                        w.WriteNumber("mode", node.Mode);
+                        w.WriteNumber("size", node.Size);
+                        w.WriteString("mtime", Format.FromUnixNs(node.ModifyTimeNs));
+                        if (node.LinkTarget is not null)
+                        {
+                            w.WriteString("target", node.LinkTarget);
+                        }
+                        w.WriteEndObject();
+                    }
+                    w.WriteEndArray();
+                    w.WriteEndObject();
+                });
+                return ExitCodes.Success;
+            }
+            context.Say($"snapshot {id.Short} of {string.Join(' ', snap.Paths)} at {Format.LocalTime(snap.Time)}:");
+            foreach (var (p, node) in nodes)
+            {
+                var link = node.LinkTarget is null ? "" : $" -> {node.LinkTarget}";
+                context.Say($"{Format.Mode(node.Type, node.Mode)} {node.Size,12} {Format.LocalTime(Format.FromUnixNs(node.ModifyTimeNs))} {p}{link}");
+            }
+            return ExitCodes.Success;
+        }, ct));
+        return command;
+    }
+}
