@@ -1,5 +1,10 @@
 using Arca.Cli;
 
+// The pipeline mixes CPU work with blocking file reads and fsyncs; with the default minimum of one pool
+// thread per core, a blocked thread leaves a core idle until the pool grows (slowly). Start with enough.
+ThreadPool.GetMinThreads(out var workers, out var completion);
+ThreadPool.SetMinThreads(Math.Max(workers, Environment.ProcessorCount * 4), completion);
+
 using var interrupt = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>
 {

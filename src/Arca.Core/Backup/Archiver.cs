@@ -269,7 +269,7 @@ public sealed class Archiver
             if (before.Size <= _chunker.Parameters.MinSize)
             {
                 // Small files (most files) are one chunk: read them whole, without the chunker's large buffer.
-                var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Max(1, before.Size + 1));
+                var buffer = BufferPool.Shared.Rent((int)Math.Max(1, before.Size + 1));
                 try
                 {
                     var n = await ReadFullyAsync(file, buffer, cancellationToken);
@@ -285,12 +285,12 @@ public sealed class Archiver
                 }
                 finally
                 {
-                    ArrayPool<byte>.Shared.Return(buffer);
+                    BufferPool.Shared.Return(buffer);
                 }
             }
             else
             {
-                using var chunks = new StreamChunker(file, _chunker);
+                using var chunks = new StreamChunker(file, _chunker, BufferPool.Shared);
                 while (await chunks.NextAsync(cancellationToken) is { } chunk)
                 {
                     size += chunk.Length;
@@ -357,7 +357,7 @@ public sealed class Archiver
         {
             return Task.CompletedTask;
         }
-        var copy = ArrayPool<byte>.Shared.Rent(chunk.Length);
+        var copy = BufferPool.Shared.Rent(chunk.Length);
         chunk.Span.CopyTo(copy);
         var length = chunk.Length;
         await _blobSlots.WaitAsync(cancellationToken);
@@ -369,7 +369,7 @@ public sealed class Archiver
             }
             finally
             {
-                ArrayPool<byte>.Shared.Return(copy);
+                BufferPool.Shared.Return(copy);
                 _blobSlots.Release();
             }
         }, cancellationToken);

@@ -9,4 +9,7 @@ public interface IBlobLoader
     /// index entry names it.
     /// </summary>
     Task<byte[]> LoadBlobAsync(BlobId id, CancellationToken cancellationToken);
+
+    /// <summary>The same, into a pooled buffer: for restores, which move every byte of a snapshot.</summary>
+    Task<PooledBlob> LoadPooledBlobAsync(BlobId id, CancellationToken cancellationToken);
 }

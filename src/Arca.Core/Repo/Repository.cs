@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text.Json;
@@ -230,26 +229,43 @@ public sealed class Repository : IBlobLoader, IBlobSaver, ITreeLoader, ISnapshot
 
     public async Task<byte[]> LoadBlobAsync(BlobId id, CancellationToken cancellationToken)
     {
+        using var blob = await LoadPooledBlobAsync(id, cancellationToken);
+        return blob.Memory.ToArray();
+    }
+
+    public async Task<PooledBlob> LoadPooledBlobAsync(BlobId id, CancellationToken cancellationToken)
+    {
         if (!Index.TryGet(id, out var location))
         {
             throw new ArcaException(ErrorCode.RepositoryDamaged, $"Blob {id} is not in the index.",
                 "Run 'arca check' to see what is affected.");
         }
         var entry = location.Entry;
-        var sealedBuffer = ArrayPool<byte>.Shared.Rent((int)entry.StoredLength);
+        var sealedBuffer = BufferPool.Shared.Rent((int)entry.StoredLength);
+        var plain = BufferPool.Shared.Rent((int)entry.RawLength);
         try
         {
             await Storage.ReadIntoAsync(new StorageKey(StorageKind.Pack, location.Pack.ToString()), entry.Offset,
                 sealedBuffer.AsMemory(0, (int)entry.StoredLength), cancellationToken);
-            return OpenBlob(location.Pack, entry, sealedBuffer.AsSpan(0, (int)entry.StoredLength));
+            OpenBlob(location.Pack, entry, sealedBuffer.AsSpan(0, (int)entry.StoredLength), plain);
+            return new PooledBlob(plain, (int)entry.RawLength);
         }
-        catch (StorageNotFoundException ex)
+        catch (Exception ex)
         {
-            throw new BlobDamagedException(id, location.Pack, $"its pack is missing ({ex.Message})");
+            BufferPool.Shared.Return(plain);
+            if (ex is StorageNotFoundException)
+            {
+                throw new BlobDamagedException(id, location.Pack, $"its pack is missing ({ex.Message})");
+            }
+            if (ex is EndOfStreamException)
+            {
+                throw new BlobDamagedException(id, location.Pack, "its pack is shorter than the index says");
+            }
+            throw;
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(sealedBuffer);
+            BufferPool.Shared.Return(sealedBuffer);
         }
     }
 
@@ -257,6 +273,14 @@ public sealed class Repository : IBlobLoader, IBlobSaver, ITreeLoader, ISnapshot
     public byte[] OpenBlob(PackId pack, BlobEntry entry, ReadOnlySpan<byte> sealedBytes)
     {
         var plain = new byte[entry.RawLength];
+        OpenBlob(pack, entry, sealedBytes, plain);
+        return plain;
+    }
+
+    /// <summary>Opens, decompresses and verifies one blob's stored bytes into <paramref name="destination"/> (at least RawLength long).</summary>
+    public void OpenBlob(PackId pack, BlobEntry entry, ReadOnlySpan<byte> sealedBytes, Span<byte> destination)
+    {
+        var plain = destination[..(int)entry.RawLength];
         if (!entry.Compressed)
         {
             if (!Key.Sealer.TryOpen(sealedBytes, plain, out var n) || n != plain.Length)
@@ -266,7 +290,7 @@ public sealed class Repository : IBlobLoader, IBlobSaver, ITreeLoader, ISnapshot
         }
         else
         {
-            var opened = ArrayPool<byte>.Shared.Rent(Math.Max(0, sealedBytes.Length - Sealer.Overhead));
+            var opened = BufferPool.Shared.Rent(Math.Max(0, sealedBytes.Length - Sealer.Overhead));
             try
             {
                 if (!Key.Sealer.TryOpen(sealedBytes, opened, out var n))
@@ -284,14 +308,13 @@ public sealed class Repository : IBlobLoader, IBlobSaver, ITreeLoader, ISnapshot
             }
             finally
             {
-                ArrayPool<byte>.Shared.Return(opened);
+                BufferPool.Shared.Return(opened);
             }
         }
         if (Key.IdOf(plain) != entry.Id)
         {
             throw new BlobDamagedException(entry.Id, pack, "its content does not match its id");
         }
-        return plain;
     }
 
     public async Task<Tree> LoadTreeAsync(BlobId id, CancellationToken cancellationToken)

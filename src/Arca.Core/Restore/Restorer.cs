@@ -274,8 +274,8 @@ public sealed class Restorer
                 long written = 0;
                 foreach (var blob in node.Content ?? [])
                 {
-                    var data = await _blobs.LoadBlobAsync(blob, cancellationToken);
-                    await file.WriteAsync(data, cancellationToken);
+                    using var data = await _blobs.LoadPooledBlobAsync(blob, cancellationToken);
+                    await file.WriteAsync(data.Memory, cancellationToken);
                     written += data.Length;
                 }
                 if (written != node.Size)

@@ -112,7 +112,7 @@ public sealed class Chunker
     private int Scan(ref byte data, ref ulong gear, int limit)
     {
         ulong hash = 0;
-        nint i = _minSize - 1;
+        nint i = _minSize - WindowSize;
 
         // Warm-up: 63 bytes, no candidate cut yet (lengths below MinSize).
         nint warmEnd = _minSize - 1;

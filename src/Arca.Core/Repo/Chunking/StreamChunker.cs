@@ -17,14 +17,22 @@ public sealed class StreamChunker : IDisposable
     private int _end;
     private bool _endOfStream;
 
-    public StreamChunker(Stream source, Chunker chunker)
+    private readonly ArrayPool<byte> _pool;
+
+    public StreamChunker(Stream source, Chunker chunker) : this(source, chunker, ArrayPool<byte>.Shared)
+    {
+    }
+
+    /// <param name="pool">Where the buffer comes from; the backup passes a process-wide bounded pool.</param>
+    public StreamChunker(Stream source, Chunker chunker, ArrayPool<byte> pool)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(chunker);
         _source = source;
         _chunker = chunker;
         _maxSize = chunker.Parameters.MaxSize;
-        _buffer = ArrayPool<byte>.Shared.Rent(checked(_maxSize * 2));
+        _pool = pool;
+        _buffer = pool.Rent(checked(_maxSize * 2));
     }
 
     /// <summary>
@@ -92,7 +100,7 @@ public sealed class StreamChunker : IDisposable
         if (buffer is not null)
         {
             _buffer = null;
-            ArrayPool<byte>.Shared.Return(buffer);
+            _pool.Return(buffer);
         }
     }
 }

@@ -11,11 +11,12 @@ namespace Arca.Repo.Packs;
 
 /// <summary>
 /// Turns blobs into packs. Callers on any thread hand in a blob; it is deduplicated against the index
-/// and against blobs already in flight, compressed (or kept raw), sealed, and appended to the open pack.
-/// A full pack gets its trailer and is uploaded under the SHA-256 of its bytes while the next one fills;
-/// at most <c>maxUploads</c> packs are in flight, which bounds memory. Every <see cref="IndexEvery"/>
-/// packs an index file is written, so a crash keeps what was indexed; packs written after the last index
-/// file are unreferenced and removed by prune.
+/// and against blobs already in flight, compressed (or kept raw) and sealed into pooled scratch buffers,
+/// then copied into the open pack's buffer. A full pack gets its trailer and is uploaded under the SHA-256
+/// of its bytes while the next one fills. Pack buffers are a fixed set of <c>maxUploads + 1</c> arrays,
+/// reused: a writer that finds them all uploading waits, which bounds memory whatever the input.
+/// Every <see cref="IndexEvery"/> packs an index file is written, so a crash keeps what was indexed;
+/// packs written after the last index file are unreferenced and removed by prune.
 /// </summary>
 internal sealed class PackSaver
 {
@@ -26,21 +27,21 @@ internal sealed class PackSaver
     private readonly BlobIndex _index;
     private readonly int _packSize;
     private readonly int _compressionLevel;
-    private readonly SemaphoreSlim _uploadSlots;
     private readonly ConcurrentDictionary<BlobId, byte> _inFlight = new();
-    private readonly Lock _packLock = new();
+    private readonly SemaphoreSlim _appendLock = new(1, 1);
+    private readonly SemaphoreSlim _freeBufferCount;
+    private readonly ConcurrentQueue<byte[]> _freeBuffers = new();
     private readonly List<Task> _uploads = [];
     private readonly List<IndexFile.PackBlobs> _unindexed = [];
-    private readonly List<Hash256> _indexFilesWritten = [];
-    private OpenPack _open = new();
+    private OpenPack? _open;
     private Exception? _failure;
 
-    private sealed class OpenPack
+    private sealed class OpenPack(byte[] buffer, bool pooled)
     {
+        public byte[] Buffer { get; } = buffer;
+        public bool Pooled { get; } = pooled;
         public List<BlobEntry> Entries { get; } = [];
-        public List<byte[]> Buffers { get; } = [];
-        public List<ReadOnlyMemory<byte>> Segments { get; } = [];
-        public uint Length { get; set; }
+        public int Length { get; set; }
     }
 
     public PackSaver(IStorage storage, MasterKey key, BlobIndex index, int packSize, int compressionLevel, int maxUploads)
@@ -50,7 +51,7 @@ internal sealed class PackSaver
         _index = index;
         _packSize = packSize;
         _compressionLevel = compressionLevel;
-        _uploadSlots = new SemaphoreSlim(maxUploads);
+        _freeBufferCount = new SemaphoreSlim(maxUploads + 1);
     }
 
     public long BlobsAdded;
@@ -68,57 +69,85 @@ internal sealed class PackSaver
         {
             return false;
         }
-        var sealedBuffer = Encode(plaintext.Span, out var sealedLength, out var compressed);
-        OpenPack? full = null;
-        lock (_packLock)
-        {
-            _open.Entries.Add(new BlobEntry(id, type, compressed, _open.Length, (uint)sealedLength, (uint)plaintext.Length));
-            _open.Buffers.Add(sealedBuffer);
-            _open.Segments.Add(sealedBuffer.AsMemory(0, sealedLength));
-            _open.Length += (uint)sealedLength;
-            if (_open.Length >= _packSize)
-            {
-                full = _open;
-                _open = new OpenPack();
-            }
-        }
-        Interlocked.Increment(ref BlobsAdded);
-        Interlocked.Add(ref BytesAdded, plaintext.Length);
-        Interlocked.Add(ref BytesAddedStored, sealedLength);
-        if (full is not null)
-        {
-            await StartUploadAsync(full, cancellationToken);
-        }
-        return true;
-    }
-
-    private byte[] Encode(ReadOnlySpan<byte> plaintext, out int sealedLength, out bool compressed)
-    {
-        var pool = ArrayPool<byte>.Shared;
+        var pool = BufferPool.Shared;
         var compressBuffer = pool.Rent(BlobCompressor.MaxCompressedLength(plaintext.Length));
+        byte[]? sealedBuffer = null;
         try
         {
-            var n = _compressionLevel > 0 ? BlobCompressor.TryCompress(plaintext, compressBuffer, _compressionLevel) : -1;
-            compressed = n >= 0;
-            var payload = compressed ? compressBuffer.AsSpan(0, n) : plaintext;
-            var sealedBuffer = pool.Rent(Sealer.SealedLength(payload.Length));
-            sealedLength = _key.Sealer.Seal(payload, sealedBuffer);
-            return sealedBuffer;
+            var n = _compressionLevel > 0 ? BlobCompressor.TryCompress(plaintext.Span, compressBuffer, _compressionLevel) : -1;
+            var compressed = n >= 0;
+            var payload = compressed ? compressBuffer.AsMemory(0, n) : plaintext;
+            sealedBuffer = pool.Rent(Sealer.SealedLength(payload.Length));
+            var sealedLength = _key.Sealer.Seal(payload.Span, sealedBuffer);
+            await AppendAsync(new BlobEntry(id, type, compressed, 0, (uint)sealedLength, (uint)plaintext.Length),
+                sealedBuffer.AsMemory(0, sealedLength), cancellationToken);
+            Interlocked.Increment(ref BlobsAdded);
+            Interlocked.Add(ref BytesAdded, plaintext.Length);
+            Interlocked.Add(ref BytesAddedStored, sealedLength);
+            return true;
+        }
+        catch
+        {
+            _inFlight.TryRemove(id, out _);
+            throw;
         }
         finally
         {
             pool.Return(compressBuffer);
+            if (sealedBuffer is not null)
+            {
+                pool.Return(sealedBuffer);
+            }
         }
     }
 
-    private async Task StartUploadAsync(OpenPack pack, CancellationToken cancellationToken)
+    private async Task AppendAsync(BlobEntry entry, ReadOnlyMemory<byte> sealedBytes, CancellationToken cancellationToken)
     {
-        await _uploadSlots.WaitAsync(cancellationToken);
+        await _appendLock.WaitAsync(cancellationToken);
+        try
+        {
+            if (_open is { } current && current.Length + sealedBytes.Length > current.Buffer.Length)
+            {
+                _open = null;
+                StartUpload(current);
+            }
+            if (sealedBytes.Length > _packSize)
+            {
+                // A blob larger than a pack (a tree of a huge folder) gets a pack of its own.
+                var alone = new OpenPack(new byte[sealedBytes.Length], pooled: false);
+                Add(alone, entry, sealedBytes);
+                StartUpload(alone);
+                return;
+            }
+            _open ??= new OpenPack(await RentPackBufferAsync(cancellationToken), pooled: true);
+            Add(_open, entry, sealedBytes);
+        }
+        finally
+        {
+            _appendLock.Release();
+        }
+    }
+
+    private static void Add(OpenPack pack, BlobEntry entry, ReadOnlyMemory<byte> sealedBytes)
+    {
+        sealedBytes.Span.CopyTo(pack.Buffer.AsSpan(pack.Length));
+        pack.Entries.Add(entry with { Offset = (uint)pack.Length });
+        pack.Length += sealedBytes.Length;
+    }
+
+    private async Task<byte[]> RentPackBufferAsync(CancellationToken cancellationToken)
+    {
+        await _freeBufferCount.WaitAsync(cancellationToken);
+        return _freeBuffers.TryDequeue(out var buffer) ? buffer : new byte[_packSize];
+    }
+
+    private void StartUpload(OpenPack pack)
+    {
         var upload = Task.Run(async () =>
         {
             try
             {
-                await UploadAsync(pack, cancellationToken);
+                await UploadAsync(pack, CancellationToken.None);
             }
             catch (Exception ex)
             {
@@ -126,11 +155,11 @@ internal sealed class PackSaver
             }
             finally
             {
-                foreach (var buffer in pack.Buffers)
+                if (pack.Pooled)
                 {
-                    ArrayPool<byte>.Shared.Return(buffer);
+                    _freeBuffers.Enqueue(pack.Buffer);
+                    _freeBufferCount.Release();
                 }
-                _uploadSlots.Release();
             }
         }, CancellationToken.None);
         lock (_uploads)
@@ -142,14 +171,13 @@ internal sealed class PackSaver
 
     private async Task UploadAsync(OpenPack pack, CancellationToken cancellationToken)
     {
-        pack.Segments.Add(PackTrailer.Encode(_key.Sealer, pack.Entries));
+        var body = pack.Buffer.AsMemory(0, pack.Length);
+        var trailer = PackTrailer.Encode(_key.Sealer, pack.Entries);
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        foreach (var segment in pack.Segments)
-        {
-            hash.AppendData(segment.Span);
-        }
+        hash.AppendData(body.Span);
+        hash.AppendData(trailer);
         var id = new PackId(new Hash256(hash.GetHashAndReset()));
-        await using (var stream = new SegmentStream(pack.Segments))
+        await using (var stream = new SegmentStream([body, trailer]))
         {
             await _storage.PutAsync(new StorageKey(StorageKind.Pack, id.ToString()), stream, cancellationToken);
         }
@@ -179,27 +207,23 @@ internal sealed class PackSaver
         var bytes = SealedFile.Encode(_key.Sealer, new IndexFile([], packs).Encode(), compress: true);
         var name = new Hash256(SHA256.HashData(bytes));
         await _storage.PutBytesAsync(new StorageKey(StorageKind.Index, name.ToString()), bytes, cancellationToken);
-        lock (_indexFilesWritten)
-        {
-            _indexFilesWritten.Add(name);
-        }
     }
 
     /// <summary>Uploads the open pack, waits for every upload, and writes an index file for what is not yet indexed.</summary>
     public async Task FlushAsync(CancellationToken cancellationToken)
     {
-        OpenPack? last = null;
-        lock (_packLock)
+        await _appendLock.WaitAsync(cancellationToken);
+        try
         {
-            if (_open.Entries.Count > 0)
+            if (_open is { } last)
             {
-                last = _open;
-                _open = new OpenPack();
+                _open = null;
+                StartUpload(last);
             }
         }
-        if (last is not null)
+        finally
         {
-            await StartUploadAsync(last, cancellationToken);
+            _appendLock.Release();
         }
         Task[] pending;
         lock (_uploads)
