@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# Arca against restic on the same file tree, in one run, printed as ratios arca/restic.
+#
+#   bench/fs-bench.sh [SIZE]        SIZE for gen_tree.py (default 1G)
+#   env: WORK (default /tmp/arca-bench), REPS (default 3), SEED (default 1)
+#
+# Each rep, for each tool in turn (interleaved, so both see the same machine state): a fresh copy of the
+# tree, a fresh repository, then backup #1, backup #2 (unchanged), mutate 1%, backup #3, restore of the
+# latest snapshot into an empty folder (compared with the tree), and a full read check. The page cache
+# is warmed before each step that reads the tree. Cells are medians over the reps; peak memory is the
+# largest resident set of the process. Results: $WORK/results.tsv and bench/results/fs-SIZE.md.
+set -euo pipefail
+SIZE=${1:-1G}
+REPS=${REPS:-3}
+SEED=${SEED:-1}
+WORK=${WORK:-/tmp/arca-bench}
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/.." && pwd)
+bash "$root/scripts/setup" restic time
+ARCA=$root/artifacts/arca/arca
+"$root/arca" --help >/dev/null                  # build once, outside the timings
+export ARCA_PASSWORD=bench RESTIC_PASSWORD=bench
+mkdir -p "$WORK"
+TSV=$WORK/results.tsv
+: >"$TSV"
+BASE=$WORK/base-$SIZE
+if [ ! -d "$BASE" ]; then
+  echo "generating the $SIZE tree (seed $SEED) in $BASE" >&2
+  python3 "$here/gen_tree.py" generate "$BASE" --size "$SIZE" --seed "$SEED" >&2
+fi
+
+warm() { find "$1" -type f -print0 | xargs -0 cat >/dev/null; }
+
+# timed TOOL STEP REP cmd...: wall seconds and peak RSS (KiB) into the TSV
+timed() {
+  local tool=$1 step=$2 rep=$3
+  shift 3
+  local tf
+  tf=$(mktemp)
+  sync
+  if ! /usr/bin/time -f "%e %M" -o "$tf" "$@" >>"$WORK/log" 2>&1; then
+    echo "FAILED: $tool $step: $*" >&2
+    tail -20 "$WORK/log" >&2
+    exit 1
+  fi
+  read -r wall rss <"$tf"
+  rm -f "$tf"
+  printf '%s\t%s\t%s\twall\t%s\n%s\t%s\t%s\trss\t%s\n' "$tool" "$step" "$rep" "$wall" "$tool" "$step" "$rep" "$rss" >>"$TSV"
+  printf '  %-7s %-10s rep %s: %7.2f s  %7d KiB\n' "$tool" "$step" "$rep" "$wall" "$rss" >&2
+}
+
+record() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" >>"$TSV"; }
+
+run_tool() {
+  local tool=$1 rep=$2 t=$WORK/t
+  rm -rf "$t"
+  mkdir -p "$t"
+  cp -a "$BASE" "$t/tree"
+  cd "$t"
+  case $tool in
+    arca)
+      export ARCA_REPOSITORY=$t/repo
+      "$ARCA" init -q >>"$WORK/log"
+      backup() { "$ARCA" backup --host bench -q tree; }
+      restore() { "$ARCA" restore latest --target restore -q; }
+      check() { "$ARCA" check --read-data -q; }
+      ;;
+    restic)
+      export RESTIC_REPOSITORY=$t/repo RESTIC_CACHE_DIR=$t/cache
+      restic init >>"$WORK/log" 2>&1
+      backup() { restic backup --host bench -q tree; }
+      restore() { restic restore latest --target restore -q; }
+      check() { restic check --read-data -q; }
+      ;;
+  esac
+  warm tree; timed "$tool" backup1 "$rep" backup
+  record "$tool" backup1 "$rep" repo_bytes "$(du -sb repo | cut -f1)"
+  warm tree; timed "$tool" backup2 "$rep" backup
+  python3 "$here/gen_tree.py" mutate tree --seed "$SEED" --round 1 >>"$WORK/log"
+  local before
+  before=$(du -sb repo | cut -f1)
+  warm tree; timed "$tool" backup3 "$rep" backup
+  record "$tool" backup3 "$rep" growth_bytes "$(( $(du -sb repo | cut -f1) - before ))"
+  mkdir restore
+  timed "$tool" restore "$rep" restore
+  local got
+  got=$(find restore -type d -name tree | head -1)
+  diff -r tree "$got" >/dev/null || { echo "$tool: the restored tree differs from the source" >&2; exit 1; }
+  rm -rf restore
+  timed "$tool" check "$rep" check
+  cd "$WORK"
+  rm -rf "$t"
+}
+
+{
+  echo "# $(date -u +%FT%TZ) $SIZE reps=$REPS"
+  restic version
+  "$ARCA" --version
+} >>"$WORK/log"
+for rep in $(seq 1 "$REPS"); do
+  for tool in arca restic; do
+    echo "== $tool rep $rep" >&2
+    run_tool "$tool" "$rep"
+  done
+done
+
+mkdir -p "$here/results"
+out=$here/results/fs-$SIZE.md
+python3 - "$TSV" "$SIZE" "$REPS" >"$out" <<'PY'
+import statistics, sys, collections
+rows = collections.defaultdict(list)
+for line in open(sys.argv[1]):
+    tool, step, rep, metric, value = line.rstrip("\n").split("\t")
+    rows[(tool, step, metric)].append(float(value))
+med = lambda k: statistics.median(rows[k]) if rows.get(k) else float("nan")
+steps = [("backup1", "wall", "first backup, s", 0.5), ("backup2", "wall", "unchanged re-backup, s", 0.5),
+         ("backup3", "wall", "backup after 1% change, s", None), ("restore", "wall", "restore, s", 0.6),
+         ("check", "wall", "check --read-data, s", None), ("backup1", "repo_bytes", "repository after backup 1, MiB", 1.0),
+         ("backup3", "growth_bytes", "repository growth from backup 3, MiB", None),
+         ("backup1", "rss", "peak memory, first backup, MiB", 1.0), ("restore", "rss", "peak memory, restore, MiB", None)]
+print(f"# File tree {sys.argv[2]}: arca vs restic (median of {sys.argv[3]} reps, one run)\n")
+print("| figure | arca | restic | arca/restic | target |")
+print("|---|---|---|---|---|")
+for step, metric, label, target in steps:
+    a, r = med(("arca", step, metric)), med(("restic", step, metric))
+    if metric.endswith("bytes"):
+        a, r = a / 2**20, r / 2**20
+    if metric == "rss":
+        a, r = a / 1024, r / 1024
+    ratio = a / r if r else float("nan")
+    verdict = "" if target is None else (f"<= {target} " + ("met" if ratio <= target else "**not met**"))
+    print(f"| {label} | {a:.2f} | {r:.2f} | {ratio:.2f} | {verdict} |")
+PY
+cat "$out"
