@@ -1,0 +1,89 @@
+using Arca.Backup;
+using Arca.Repo;
+using Arca.Repo.Crypto;
+using Arca.Restore;
+using Arca.Storage.Local;
+using Arca.Trees;
+
+namespace Arca.Core.Tests.Engine;
+
+/// <summary>A real repository in a real temp folder, with a source folder beside it, for engine tests.</summary>
+internal sealed class EngineFixture : IDisposable
+{
+    public EngineFixture()
+    {
+        Root = Path.Combine(Path.GetTempPath(), "arca-engine-" + Guid.NewGuid().ToString("N")[..10]);
+        Source = Path.Combine(Root, "src");
+        Directory.CreateDirectory(Source);
+        Storage = new LocalStorage(Path.Combine(Root, "repo"));
+    }
+
+    public string Root { get; }
+    public string Source { get; }
+    public LocalStorage Storage { get; }
+
+    public async Task<Repository> CreateRepositoryAsync() =>
+        await Repository.InitAsync(Storage, "pw", new RepositoryOptions { Kdf = KdfParameters.Insecure }, TimeProvider.System, CancellationToken.None);
+
+    public async Task<Repository> OpenAsync()
+    {
+        var repository = await Repository.OpenAsync(Storage, "pw", CancellationToken.None);
+        await repository.LoadIndexAsync(CancellationToken.None);
+        return repository;
+    }
+
+    /// <summary>Backs up <see cref="Source"/> with a fresh repository handle (as a new process would).</summary>
+    public async Task<(Snapshot Snapshot, SnapshotId Id)> BackupAsync(Snapshot? parent = null, ArchiverOptions? options = null)
+    {
+        var repository = await OpenAsync();
+        var parentRoot = parent is null ? null : await repository.LoadTreeAsync(parent.Tree, CancellationToken.None);
+        var archiver = new Archiver(repository, repository, repository.Chunker, options ?? new ArchiverOptions(), IBackupProgress.None);
+        var start = DateTimeOffset.UtcNow;
+        var root = await archiver.ArchiveAsync([Source], parentRoot, CancellationToken.None);
+        await repository.FlushAsync(CancellationToken.None);
+        var snapshot = new Snapshot
+        {
+            Time = start,
+            Tree = root,
+            Paths = [Source],
+            Hostname = "test",
+            Summary = archiver.Summary(start, DateTimeOffset.UtcNow, repository.AddedSoFar),
+        };
+        return (snapshot, await repository.SaveSnapshotAsync(snapshot, CancellationToken.None));
+    }
+
+    public async Task<RestoreResult> RestoreAsync(Snapshot snapshot, RestoreOptions options)
+    {
+        var repository = await OpenAsync();
+        var restorer = new Restorer(repository, repository, IRestoreProgress.None);
+        var plan = await restorer.PlanAsync(snapshot.Tree, options, CancellationToken.None);
+        return await restorer.ExecuteAsync(plan, options, CancellationToken.None);
+    }
+
+    public void Write(string relative, string text)
+    {
+        var path = Path.Combine(Source, relative);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllText(path, text);
+    }
+
+    public void Write(string relative, byte[] bytes)
+    {
+        var path = Path.Combine(Source, relative);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllBytes(path, bytes);
+    }
+
+    public void Dispose()
+    {
+        if (!Directory.Exists(Root))
+        {
+            return;
+        }
+        foreach (var file in Directory.EnumerateFiles(Root, "*", SearchOption.AllDirectories))
+        {
+            File.SetAttributes(file, FileAttributes.Normal);
+        }
+        Directory.Delete(Root, recursive: true);
+    }
+}
