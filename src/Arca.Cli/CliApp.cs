@@ -30,8 +30,8 @@ public sealed class CliApp
         if (parse.Errors.Count > 0)
         {
             var json = args.Contains("--json");
-            return ErrorReporter.Report(new ArcaException(ErrorCode.Usage, parse.Errors[0].Message,
-                $"Run 'arca {string.Join(' ', parse.CommandResult.Command.Name == "arca" ? "" : parse.CommandResult.Command.Name)} --help'.".Replace("  ", " ", StringComparison.Ordinal)), console, json);
+            var command = parse.CommandResult.Command == root ? "arca" : $"arca {parse.CommandResult.Command.Name}";
+            return ErrorReporter.Report(new ArcaException(ErrorCode.Usage, parse.Errors[0].Message, $"Run '{command} --help'."), console, json);
         }
         return await parse.InvokeAsync(new InvocationConfiguration { Output = console.Out, Error = console.Error, EnableDefaultExceptionHandler = false },
             cancellationToken);

@@ -17,6 +17,12 @@ public sealed class InitOperation(TimeProvider time)
         {
             throw new ArcaException(ErrorCode.Usage, $"'{location}' is a file, not a folder.", "Choose a folder for the repository.");
         }
-        return await Repository.InitAsync(storage, password, new RepositoryOptions { Kdf = kdf ?? KdfParameters.Default }, time, cancellationToken);
+        var repository = await Repository.InitAsync(storage, password, new RepositoryOptions { Kdf = kdf ?? KdfParameters.Default }, time, cancellationToken);
+        if (storage is Storage.Local.LocalStorage folder)
+        {
+            // Not needed (writes create folders), but a new repository that shows its layout is less surprising.
+            await folder.CreateLayoutAsync(cancellationToken);
+        }
+        return repository;
     }
 }

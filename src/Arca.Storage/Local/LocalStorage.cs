@@ -47,10 +47,11 @@ public sealed class LocalStorage : IStorage
             return;
         }
         var folder = Path.GetDirectoryName(path)!;
-        Directory.CreateDirectory(folder);
         var temp = Path.Combine(folder, TempPrefix + Guid.NewGuid().ToString("N"));
         try
         {
+            // Inside the try, so a folder that cannot be made is reported as a storage error too.
+            Directory.CreateDirectory(folder);
             await using (var file = new FileStream(temp, new FileStreamOptions
             {
                 Mode = FileMode.CreateNew,
@@ -108,10 +109,11 @@ public sealed class LocalStorage : IStorage
         }
         await using (file)
         {
-            if (offset < 0 || offset > file.Length || length < 0 || (length > 0 && offset + length > file.Length))
+            // Compared as length > size - offset: offset + length could overflow and slip past the check.
+            if (offset < 0 || offset > file.Length || length < 0 || length > file.Length - offset)
             {
                 throw new StorageException(
-                    $"Could not read {key}: bytes {offset}..{offset + length} lie outside its {file.Length} bytes.",
+                    $"Could not read {key}: {length} bytes at {offset} lie outside its {file.Length} bytes.",
                     isTransient: false);
             }
             file.Position = offset;

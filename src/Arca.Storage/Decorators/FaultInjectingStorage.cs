@@ -1,0 +1,234 @@
+using System.Runtime.CompilerServices;
+
+namespace Arca.Storage.Decorators;
+
+/// <summary>
+/// Makes another storage fail the way remote storage does, so the layers above can be tested against it
+/// (Kopia's blobtesting/faulty.go, restic's mem backend with error injection). With a seeded random
+/// source it fails operations with a transient <see cref="StorageException"/> before they reach the inner
+/// storage; it can fail a put after the inner write succeeded (the upload landed, the answer was lost);
+/// and it can cut a read short. Thread-safe; with one caller at a time, the same seed gives the same faults.
+/// </summary>
+public sealed class FaultInjectingStorage : IStorage
+{
+    private readonly IStorage _inner;
+    private readonly FaultOptions _options;
+    private readonly Random _random;
+    private readonly Lock _randomLock = new();
+    private long _injectedFaults;
+
+    public FaultInjectingStorage(IStorage inner, FaultOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(inner);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _inner = inner;
+        _options = options;
+        _random = new Random(options.Seed);
+    }
+
+    public StorageProperties Properties => _inner.Properties;
+
+    /// <summary>How many faults have been injected so far, of every sort.</summary>
+    public long InjectedFaults => Interlocked.Read(ref _injectedFaults);
+
+    public async Task PutAsync(StorageKey key, Stream content, CancellationToken cancellationToken)
+    {
+        MaybeFail("write", key);
+        await _inner.PutAsync(key, content, cancellationToken);
+        if (Chance(_options.FailAfterPutRate))
+        {
+            Interlocked.Increment(ref _injectedFaults);
+            throw new StorageException($"Injected fault: the answer to the write of {key} was lost after the upload.",
+                isTransient: true);
+        }
+    }
+
+    public Task ReadAsync(StorageKey key, long offset, long length, Func<Stream, CancellationToken, Task> consume,
+        CancellationToken cancellationToken)
+    {
+        MaybeFail("read", key);
+        if (!Chance(_options.ShortReadRate))
+        {
+            return _inner.ReadAsync(key, offset, length, consume, cancellationToken);
+        }
+        double fraction;
+        lock (_randomLock)
+        {
+            fraction = _random.NextDouble();
+        }
+        return _inner.ReadAsync(key, offset, length, (stream, ct) =>
+        {
+            var available = length > 0 ? length : LengthOf(stream);
+            if (available is not > 0)
+            {
+                // Nothing to cut short (or no way to know how much there is).
+                return consume(stream, ct);
+            }
+            Interlocked.Increment(ref _injectedFaults);
+            var cut = (long)(fraction * available.Value);
+            // A caller that asked for a length knows how many bytes to expect, so a clean early end is
+            // enough for it to notice (ReadExactly throws EndOfStreamException). A caller reading to the
+            // end cannot tell a clean early end from the real one; a network stream cut short raises an
+            // IOException instead, so that is what it gets.
+            return consume(new ShortStream(stream, cut, failAtCut: length == 0, key), ct);
+        }, cancellationToken);
+    }
+
+    public Task<StorageEntry?> StatAsync(StorageKey key, CancellationToken cancellationToken)
+    {
+        MaybeFail("stat", key);
+        return _inner.StatAsync(key, cancellationToken);
+    }
+
+    public async IAsyncEnumerable<StorageEntry> ListAsync(StorageKind kind,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        if (Chance(_options.FailureRate))
+        {
+            Interlocked.Increment(ref _injectedFaults);
+            throw new StorageException($"Injected fault: could not list {kind.ToString().ToLowerInvariant()} files.",
+                isTransient: true);
+        }
+        await foreach (var entry in _inner.ListAsync(kind, cancellationToken))
+        {
+            yield return entry;
+        }
+    }
+
+    public Task DeleteAsync(StorageKey key, CancellationToken cancellationToken)
+    {
+        MaybeFail("delete", key);
+        return _inner.DeleteAsync(key, cancellationToken);
+    }
+
+    private void MaybeFail(string operation, StorageKey key)
+    {
+        if (Chance(_options.FailureRate))
+        {
+            Interlocked.Increment(ref _injectedFaults);
+            throw new StorageException($"Injected fault: could not {operation} {key}.", isTransient: true);
+        }
+    }
+
+    private bool Chance(double rate)
+    {
+        if (rate <= 0)
+        {
+            return false;
+        }
+        lock (_randomLock)
+        {
+            return _random.NextDouble() < rate;
+        }
+    }
+
+    private static long? LengthOf(Stream stream)
+    {
+        try
+        {
+            return stream.Length - (stream.CanSeek ? stream.Position : 0);
+        }
+        catch (NotSupportedException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The first <c>cut</c> bytes of a stream, then an early end or an I/O error.</summary>
+    private sealed class ShortStream(Stream inner, long cut, bool failAtCut, StorageKey key) : Stream
+    {
+        private long _read;
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            if (buffer.IsEmpty)
+            {
+                return 0;
+            }
+            if (!HasBytesLeft())
+            {
+                return 0;
+            }
+            var n = inner.Read(buffer[..(int)Math.Min(buffer.Length, cut - _read)]);
+            _read += n;
+            return n;
+        }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (buffer.IsEmpty)
+            {
+                return 0;
+            }
+            if (!HasBytesLeft())
+            {
+                return 0;
+            }
+            var n = await inner.ReadAsync(buffer[..(int)Math.Min(buffer.Length, cut - _read)], cancellationToken);
+            _read += n;
+            return n;
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        private bool HasBytesLeft()
+        {
+            if (_read < cut)
+            {
+                return true;
+            }
+            if (failAtCut)
+            {
+                throw new IOException($"Injected fault: the read of {key} was cut short after {cut} bytes.");
+            }
+            return false;
+        }
+    }
+}
+
+/// <summary>How often <see cref="FaultInjectingStorage"/> fails, and the seed that makes it repeatable.</summary>
+public sealed record FaultOptions
+{
+    /// <summary>The chance (0 to 1) that an operation fails with a transient error before reaching storage.</summary>
+    public double FailureRate { get; init; }
+
+    /// <summary>The chance (0 to 1) that a put which succeeded still reports a transient error.</summary>
+    public double FailAfterPutRate { get; init; }
+
+    /// <summary>The chance (0 to 1) that a read hands its callback fewer bytes than it asked for.</summary>
+    public double ShortReadRate { get; init; }
+
+    /// <summary>Seeds the random source, so a failing run can be replayed.</summary>
+    public int Seed { get; init; }
+
+    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> unless every rate lies between 0 and 1.</summary>
+    public void Validate()
+    {
+        Check(FailureRate, nameof(FailureRate));
+        Check(FailAfterPutRate, nameof(FailAfterPutRate));
+        Check(ShortReadRate, nameof(ShortReadRate));
+
+        static void Check(double rate, string name)
+        {
+            if (!double.IsFinite(rate) || rate is < 0 or > 1)
+            {
+                throw new ArgumentOutOfRangeException(name, rate, $"{name} must lie between 0 and 1.");
+            }
+        }
+    }
+}

@@ -1,0 +1,172 @@
+using System.Runtime.CompilerServices;
+using Polly;
+using Polly.Retry;
+
+namespace Arca.Storage.Decorators;
+
+/// <summary>
+/// Retries what another storage says may succeed if tried again, and nothing else: the one place where
+/// Arca retries storage (restic's internal/backend/retry). It acts on <see cref="StorageException.IsTransient"/>;
+/// for reads it also retries an <see cref="EndOfStreamException"/> or <see cref="IOException"/> raised while
+/// the callback consumed the stream (a connection cut mid-transfer), calling the callback again as
+/// <see cref="IStorage.ReadAsync"/> allows. Missing files, bad ranges and other permanent errors pass through
+/// at once. Waits between attempts grow exponentially with jitter (Polly.Core); the waits use the injected
+/// <see cref="TimeProvider"/>, so tests never sleep, and cancellation ends them.
+/// </summary>
+public sealed class RetryingStorage : IStorage
+{
+    private readonly IStorage _inner;
+    private readonly ResiliencePipeline _pipeline;
+    private readonly ResiliencePipeline _readPipeline;
+
+    public RetryingStorage(IStorage inner, RetryOptions? options = null, TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(inner);
+        options ??= new RetryOptions();
+        options.Validate();
+        _inner = inner;
+        Options = options;
+        _pipeline = Build(options, timeProvider ?? TimeProvider.System, reading: false);
+        _readPipeline = Build(options, timeProvider ?? TimeProvider.System, reading: true);
+    }
+
+    public StorageProperties Properties => _inner.Properties;
+
+    public RetryOptions Options { get; }
+
+    public async Task PutAsync(StorageKey key, Stream content, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(content);
+        if (!content.CanSeek)
+        {
+            // IStorage asks for a rewindable stream; without one a second attempt would write a torn file.
+            throw new ArgumentException($"The content for {key} must be a seekable stream so a failed write can be retried.",
+                nameof(content));
+        }
+        var start = content.Position;
+        await RunAsync(reading: false, async ct =>
+        {
+            content.Position = start;
+            await _inner.PutAsync(key, content, ct);
+        }, cancellationToken);
+    }
+
+    public Task ReadAsync(StorageKey key, long offset, long length, Func<Stream, CancellationToken, Task> consume,
+        CancellationToken cancellationToken) =>
+        RunAsync(reading: true, ct => new ValueTask(_inner.ReadAsync(key, offset, length, consume, ct)), cancellationToken);
+
+    public async Task<StorageEntry?> StatAsync(StorageKey key, CancellationToken cancellationToken)
+    {
+        StorageEntry? entry = null;
+        await RunAsync(reading: false, async ct => entry = await _inner.StatAsync(key, ct), cancellationToken);
+        return entry;
+    }
+
+    public async IAsyncEnumerable<StorageEntry> ListAsync(StorageKind kind,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        // A listing that fails halfway is started again; collecting each attempt before yielding keeps the
+        // caller from seeing an entry twice. Entries are a name and a length, so even a large repository's
+        // pack list fits in memory comfortably.
+        List<StorageEntry> entries = [];
+        await RunAsync(reading: false, async ct =>
+        {
+            List<StorageEntry> attempt = [];
+            await foreach (var entry in _inner.ListAsync(kind, ct))
+            {
+                attempt.Add(entry);
+            }
+            entries = attempt;
+        }, cancellationToken);
+        foreach (var entry in entries)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return entry;
+        }
+    }
+
+    public Task DeleteAsync(StorageKey key, CancellationToken cancellationToken) =>
+        RunAsync(reading: false, ct => new ValueTask(_inner.DeleteAsync(key, ct)), cancellationToken);
+
+    private async Task RunAsync(bool reading, Func<CancellationToken, ValueTask> operation,
+        CancellationToken cancellationToken)
+    {
+        try
+        {
+            await (reading ? _readPipeline : _pipeline).ExecuteAsync(operation, cancellationToken);
+        }
+        catch (Exception ex) when (cancellationToken.IsCancellationRequested && ex is not OperationCanceledException
+            && IsRetryable(ex, reading))
+        {
+            // Polly hands back the last failure when the caller cancelled right after it; the caller asked to
+            // stop, so that is what it hears, with the failure kept as the cause.
+            throw new OperationCanceledException("The storage operation was cancelled while it was being retried.",
+                ex, cancellationToken);
+        }
+    }
+
+    private static ResiliencePipeline Build(RetryOptions options, TimeProvider timeProvider, bool reading)
+    {
+        if (options.MaxRetryAttempts == 0)
+        {
+            return ResiliencePipeline.Empty;
+        }
+        return new ResiliencePipelineBuilder { TimeProvider = timeProvider }
+            .AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is { } ex && IsRetryable(ex, reading)),
+                MaxRetryAttempts = options.MaxRetryAttempts,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = options.BaseDelay,
+                MaxDelay = options.MaxDelay,
+            })
+            .Build();
+    }
+
+    private static bool IsRetryable(Exception exception, bool reading) => exception switch
+    {
+        StorageException storage => storage.IsTransient,
+        // Raised by the read callback when the stream ends early or breaks: the bytes may come whole next time.
+        EndOfStreamException => reading,
+        FileNotFoundException or DirectoryNotFoundException => false,
+        IOException => reading,
+        _ => false,
+    };
+}
+
+/// <summary>How <see cref="RetryingStorage"/> retries.</summary>
+public sealed record RetryOptions
+{
+    /// <summary>
+    /// Attempts after the first; 0 turns retrying off. The default of 6 with the default delays waits about
+    /// 30 seconds in all before giving up: long enough to ride out a dropped connection or a throttled
+    /// burst, short enough that a storage that is really gone is reported while someone is still watching.
+    /// </summary>
+    public int MaxRetryAttempts { get; init; } = 6;
+
+    /// <summary>The median wait before the first retry; each later wait roughly doubles, with jitter.</summary>
+    public TimeSpan BaseDelay { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>No single wait is longer than this.</summary>
+    public TimeSpan MaxDelay { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> for a negative count or delays out of order.</summary>
+    public void Validate()
+    {
+        if (MaxRetryAttempts < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxRetryAttempts), MaxRetryAttempts,
+                "MaxRetryAttempts must be 0 or more.");
+        }
+        // Polly accepts base delays up to one day.
+        if (BaseDelay < TimeSpan.Zero || BaseDelay > TimeSpan.FromDays(1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(BaseDelay), BaseDelay, "BaseDelay must lie between 0 and 1 day.");
+        }
+        if (MaxDelay < BaseDelay)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxDelay), MaxDelay, "MaxDelay must not be shorter than BaseDelay.");
+        }
+    }
+}
