@@ -100,13 +100,22 @@ public sealed class Checker
                 new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = cancellationToken },
                 async (pack, ct) =>
                 {
-                    var bytes = await storage.ReadAllAsync(new StorageKey(StorageKind.Pack, pack.ToString()), ct);
-                    Interlocked.Increment(ref packsRead);
-                    Interlocked.Add(ref bytesRead, bytes.Length);
-                    var (reason, blobs) = ReadPack(pack, bytes, indexed[pack]);
-                    if (reason is not null)
+                    var length = (int)packsInStorage[pack.ToString()];
+                    var buffer = BufferPool.Shared.Rent(length);
+                    try
                     {
-                        bad.Add((pack, reason, blobs));
+                        await storage.ReadIntoAsync(new StorageKey(StorageKind.Pack, pack.ToString()), 0, buffer.AsMemory(0, length), ct);
+                        Interlocked.Increment(ref packsRead);
+                        Interlocked.Add(ref bytesRead, length);
+                        var (reason, blobs) = ReadPack(pack, buffer.AsMemory(0, length), indexed[pack]);
+                        if (reason is not null)
+                        {
+                            bad.Add((pack, reason, blobs));
+                        }
+                    }
+                    finally
+                    {
+                        BufferPool.Shared.Return(buffer);
                     }
                 });
             foreach (var (pack, reason, blobs) in bad.OrderBy(b => b.Pack.Hash))
@@ -166,8 +175,9 @@ public sealed class Checker
     }
 
     /// <summary>Checks one pack's bytes; returns why it is damaged (or null) and the blobs that cannot be trusted.</summary>
-    private (string? Reason, List<BlobId> Blobs) ReadPack(PackId pack, byte[] bytes, List<BlobEntry> indexEntries)
+    private (string? Reason, List<BlobId> Blobs) ReadPack(PackId pack, ReadOnlyMemory<byte> memory, List<BlobEntry> indexEntries)
     {
+        var bytes = memory.Span;
         var all = indexEntries.Select(e => e.Id).ToList();
         if (new Hash256(SHA256.HashData(bytes)) != pack.Hash)
         {
@@ -175,7 +185,7 @@ public sealed class Checker
             var broken = new List<BlobId>();
             foreach (var entry in indexEntries)
             {
-                if (!BlobOpens(pack, bytes, entry))
+                if (!BlobOpens(pack, memory.Span, entry))
                 {
                     broken.Add(entry.Id);
                 }
@@ -185,12 +195,12 @@ public sealed class Checker
         }
         try
         {
-            var headerLength = PackTrailer.HeaderLength(bytes.AsSpan(^4));
+            var headerLength = PackTrailer.HeaderLength(bytes[^4..]);
             if (headerLength <= 0 || headerLength > bytes.Length - 4)
             {
                 return ("its trailer records an impossible header length", all);
             }
-            var header = PackTrailer.Decode(_repository.Key.Sealer, bytes.AsSpan(bytes.Length - 4 - headerLength, headerLength), pack.ToString());
+            var header = PackTrailer.Decode(_repository.Key.Sealer, bytes.Slice(bytes.Length - 4 - headerLength, headerLength), pack.ToString());
             var byId = header.ToDictionary(e => e.Id);
             foreach (var entry in indexEntries)
             {
@@ -206,7 +216,7 @@ public sealed class Checker
         }
         foreach (var entry in indexEntries)
         {
-            if (!BlobOpens(pack, bytes, entry))
+            if (!BlobOpens(pack, memory.Span, entry))
             {
                 return ($"blob {entry.Id} fails its check", [entry.Id]);
             }
@@ -214,7 +224,7 @@ public sealed class Checker
         return (null, []);
     }
 
-    private bool BlobOpens(PackId pack, byte[] bytes, BlobEntry entry)
+    private bool BlobOpens(PackId pack, ReadOnlySpan<byte> bytes, BlobEntry entry)
     {
         if ((long)entry.Offset + entry.StoredLength > bytes.Length)
         {
@@ -222,7 +232,15 @@ public sealed class Checker
         }
         try
         {
-            _repository.OpenBlob(pack, entry, bytes.AsSpan((int)entry.Offset, (int)entry.StoredLength));
+            var plain = BufferPool.Shared.Rent((int)entry.RawLength);
+            try
+            {
+                _repository.OpenBlob(pack, entry, bytes.Slice((int)entry.Offset, (int)entry.StoredLength), plain);
+            }
+            finally
+            {
+                BufferPool.Shared.Return(plain);
+            }
             return true;
         }
         catch (BlobDamagedException)
