@@ -88,22 +88,10 @@ public sealed class RetryingStorage : IStorage
     public Task DeleteAsync(StorageKey key, CancellationToken cancellationToken) =>
         RunAsync(reading: false, ct => new ValueTask(_inner.DeleteAsync(key, ct)), cancellationToken);
 
-    private async Task RunAsync(bool reading, Func<CancellationToken, ValueTask> operation,
-        CancellationToken cancellationToken)
-    {
-        try
-        {
-            await (reading ? _readPipeline : _pipeline).ExecuteAsync(operation, cancellationToken);
-        }
-        catch (Exception ex) when (cancellationToken.IsCancellationRequested && ex is not OperationCanceledException
-            && IsRetryable(ex, reading))
-        {
-            // Polly hands back the last failure when the caller cancelled right after it; the caller asked to
-            // stop, so that is what it hears, with the failure kept as the cause.
-            throw new OperationCanceledException("The storage operation was cancelled while it was being retried.",
-                ex, cancellationToken);
-        }
-    }
+    // Polly (8.9) ends with OperationCanceledException when the caller cancels, whether during a wait or
+    // right after a failed attempt, so nothing more is needed here for cancellation.
+    private Task RunAsync(bool reading, Func<CancellationToken, ValueTask> operation, CancellationToken cancellationToken) =>
+        (reading ? _readPipeline : _pipeline).ExecuteAsync(operation, cancellationToken).AsTask();
 
     private static ResiliencePipeline Build(RetryOptions options, TimeProvider timeProvider, bool reading)
     {
