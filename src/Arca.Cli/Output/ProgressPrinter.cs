@@ -40,6 +40,8 @@ public sealed class ProgressPrinter : IBackupProgress, IRestoreProgress, IDispos
         Tick();
     }
 
+    public void Planned(long files, long bytes) => TotalBytes = bytes;
+
     public void FileDone(string path, long bytes)
     {
         Interlocked.Increment(ref _files);

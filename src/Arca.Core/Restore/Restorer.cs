@@ -156,6 +156,7 @@ public sealed class Restorer
         }
 
         var fileActions = plan.Actions.Where(a => a.Node.Type == NodeType.File).ToList();
+        _progress.Planned(fileActions.Count(a => a.Kind != RestoreActionKind.Skip), plan.BytesToWrite);
         await Parallel.ForEachAsync(fileActions,
             new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.Workers), CancellationToken = cancellationToken },
             async (action, ct) =>
