@@ -30,8 +30,12 @@ public sealed class CliApp
         if (parse.Errors.Count > 0)
         {
             var json = args.Contains("--json");
-            var command = parse.CommandResult.Command == root ? "arca" : $"arca {parse.CommandResult.Command.Name}";
-            return ErrorReporter.Report(new ArcaException(ErrorCode.Usage, parse.Errors[0].Message, $"Run '{command} --help'."), console, json);
+            var atRoot = parse.CommandResult.Command == root;
+            var command = atRoot ? "arca" : $"arca {parse.CommandResult.Command.Name}";
+            var message = atRoot && args.Length > 0 && !args[0].StartsWith('-')
+                ? $"'{args[0]}' is not an arca command."
+                : parse.Errors[0].Message;
+            return ErrorReporter.Report(new ArcaException(ErrorCode.Usage, message, $"Run '{command} --help'."), console, json);
         }
         return await parse.InvokeAsync(new InvocationConfiguration { Output = console.Out, Error = console.Error, EnableDefaultExceptionHandler = false },
             cancellationToken);

@@ -32,6 +32,11 @@ public static class TimeParser
             "Write it as 2026-11-20, 2026-11-20 14:30, or 2026-11-20T14:30:00Z.");
     }
 
-    private static bool HasOffset(string value) =>
-        value.EndsWith('Z') || value.Length > 19 && (value[19..].Contains('+') || value[19..].Contains('-'));
+    /// <summary>Whether the time part (after the date's 10 characters) carries Z or a numeric offset.</summary>
+    private static bool HasOffset(string value)
+    {
+        var time = value.Trim();
+        time = time.Length > 10 ? time[10..] : "";
+        return time.EndsWith('Z') || time.Contains('+') || time.Contains('-');
+    }
 }

@@ -1,43 +1,13 @@
 using System.Diagnostics;
+using Arca.TestKit;
 
 namespace Arca.Cli.Tests;
 
-/// <summary>Runs the built `arca` (through the ./arca launcher, which builds it if needed) as a separate process.</summary>
+/// <summary>Starts the built `arca` as a separate process with a handle, for tests that must kill it or watch it run.</summary>
 internal static class BuiltProgram
 {
-    private static readonly SemaphoreSlim BuildOnce = new(1, 1);
-    private static bool _built;
-
-    public static string RepositoryRoot { get; } = FindRoot();
-
-    private static string FindRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Arca.slnx")))
-        {
-            dir = dir.Parent;
-        }
-        return dir?.FullName ?? throw new InvalidOperationException("Arca.slnx not found above the test folder.");
-    }
-
-    public static async Task<string> PathAsync()
-    {
-        await BuildOnce.WaitAsync();
-        try
-        {
-            if (!_built)
-            {
-                var (code, _, error) = await RunAsync(Path.Combine(RepositoryRoot, "arca"), ["--help"], new Dictionary<string, string>(), TimeSpan.FromMinutes(5));
-                code.ShouldBe(0, error);
-                _built = true;
-            }
-        }
-        finally
-        {
-            BuildOnce.Release();
-        }
-        return Path.Combine(RepositoryRoot, "artifacts", "arca", "arca");
-    }
+    /// <summary>The built program; <see cref="ArcaBinary"/> builds it once per run, the launcher's way.</summary>
+    public static Task<string> PathAsync() => ArcaBinary.GetAsync(CancellationToken.None);
 
     public static Process Start(string program, IEnumerable<string> args, IReadOnlyDictionary<string, string> environment)
     {

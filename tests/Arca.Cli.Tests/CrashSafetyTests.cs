@@ -1,35 +1,28 @@
+using Arca.TestKit;
 namespace Arca.Cli.Tests;
 
 /// <summary>SIGKILL in the middle of a backup: the repository must still check clean and take the next backup.</summary>
 public sealed class CrashSafetyTests : IDisposable
 {
-    private readonly string _root = Path.Combine(Path.GetTempPath(), "arca-crash-" + Guid.NewGuid().ToString("N")[..10]);
+    private readonly TempDirectory _temp = new();
     private readonly Dictionary<string, string> _env;
 
     public CrashSafetyTests()
     {
-        Directory.CreateDirectory(_root);
         _env = new()
         {
-            ["ARCA_REPOSITORY"] = Path.Combine(_root, "repo"),
+            ["ARCA_REPOSITORY"] = Path.Combine(_temp.Path, "repo"),
             ["ARCA_PASSWORD"] = "crash-test",
             ["ARCA_INSECURE_TEST_KDF"] = "1",
         };
     }
 
-    public void Dispose()
-    {
-        foreach (var file in Directory.EnumerateFiles(_root, "*", SearchOption.AllDirectories))
-        {
-            File.SetAttributes(file, FileAttributes.Normal);
-        }
-        Directory.Delete(_root, recursive: true);
-    }
+    public void Dispose() => _temp.Dispose();
 
     private string MakeSource()
     {
         // Random bytes: every chunk is new and incompressible, so the backup writes many packs.
-        var source = Path.Combine(_root, "source");
+        var source = Path.Combine(_temp.Path, "source");
         var random = new Random(42);
         for (var i = 0; i < 24; i++)
         {
@@ -50,7 +43,7 @@ public sealed class CrashSafetyTests : IDisposable
     {
         var source = MakeSource();
         (await BuiltProgram.ArcaAsync(_env, "init")).Code.ShouldBe(0);
-        var data = Path.Combine(_root, "repo", "data");
+        var data = Path.Combine(_temp.Path, "repo", "data");
 
         using (var backup = BuiltProgram.Start(await BuiltProgram.PathAsync(), ["backup", source, "--quiet"], _env))
         {
@@ -71,7 +64,7 @@ public sealed class CrashSafetyTests : IDisposable
             await backup.WaitForExitAsync();
             killed.ShouldBeTrue("the backup finished before it could be killed; the test data is too small");
         }
-        Directory.GetFiles(Path.Combine(_root, "repo", "snapshots")).ShouldBeEmpty();
+        Directory.GetFiles(Path.Combine(_temp.Path, "repo", "snapshots")).ShouldBeEmpty();
 
         var check = await BuiltProgram.ArcaAsync(_env, "check", "--read-data");
         check.Code.ShouldBe(0, check.Out + check.Error);
@@ -80,11 +73,11 @@ public sealed class CrashSafetyTests : IDisposable
         again.Code.ShouldBe(0, again.Error);
 
         // The lock the killed process left is stale (its pid is gone) and did not block anything.
-        var restore = await BuiltProgram.ArcaAsync(_env, "restore", "latest", "--target", Path.Combine(_root, "restored"));
+        var restore = await BuiltProgram.ArcaAsync(_env, "restore", "latest", "--target", Path.Combine(_temp.Path, "restored"));
         restore.Code.ShouldBe(0, restore.Error);
         foreach (var file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
         {
-            var copy = Path.Combine(_root, "restored", "source", Path.GetRelativePath(source, file));
+            var copy = Path.Combine(_temp.Path, "restored", "source", Path.GetRelativePath(source, file));
             File.ReadAllBytes(copy).ShouldBe(File.ReadAllBytes(file), copy);
         }
         var final = await BuiltProgram.ArcaAsync(_env, "check", "--read-data");

@@ -1,3 +1,4 @@
+using Arca.TestKit;
 using System.Security.Cryptography;
 using Arca.Native;
 
@@ -7,19 +8,9 @@ namespace Arca.Cli.Tests;
 public sealed class RealTreeRoundTripTests : IDisposable
 {
     private const string SdkFolder = "/usr/share/dotnet";
-    private readonly string _root = Path.Combine(Path.GetTempPath(), "arca-sdk-" + Guid.NewGuid().ToString("N")[..10]);
+    private readonly TempDirectory _temp = new();
 
-    public void Dispose()
-    {
-        if (Directory.Exists(_root))
-        {
-            foreach (var file in Directory.EnumerateFiles(_root, "*", SearchOption.AllDirectories))
-            {
-                File.SetAttributes(file, FileAttributes.Normal);
-            }
-            Directory.Delete(_root, recursive: true);
-        }
-    }
+    public void Dispose() => _temp.Dispose();
 
     [Fact]
     public async Task The_dotnet_sdk_folder_restores_identical_in_bytes_modes_mtimes_and_links()
@@ -27,7 +18,7 @@ public sealed class RealTreeRoundTripTests : IDisposable
         Directory.Exists(SdkFolder).ShouldBeTrue($"{SdkFolder} is the tree this test restores; install the .NET SDK there");
         var env = new Dictionary<string, string>
         {
-            ["ARCA_REPOSITORY"] = Path.Combine(_root, "repo"),
+            ["ARCA_REPOSITORY"] = Path.Combine(_temp.Path, "repo"),
             ["ARCA_PASSWORD"] = "sdk",
             ["ARCA_INSECURE_TEST_KDF"] = "1",
         };
@@ -36,7 +27,7 @@ public sealed class RealTreeRoundTripTests : IDisposable
         // changes under the test; it is left out, and everything else must come back exactly.
         var backup = await BuiltProgram.ArcaAsync(env, "backup", SdkFolder, "--exclude", SdkFolder + "/metadata", "--json");
         backup.Code.ShouldBe(0, backup.Error);
-        var target = Path.Combine(_root, "restored");
+        var target = Path.Combine(_temp.Path, "restored");
         var restore = await BuiltProgram.ArcaAsync(env, "restore", "latest", "--target", target);
         restore.Code.ShouldBe(0, restore.Error);
 

@@ -26,6 +26,11 @@ public sealed class SnapshotArguments
     public SnapshotSelector Selector(CommandContext context)
     {
         var reference = context.Get(Snapshot);
+        if (reference.StartsWith('-'))
+        {
+            // The parser hands an unknown option to the optional SNAPSHOT argument; say what it is.
+            throw new ArcaException(ErrorCode.Usage, $"'{reference}' is not an option of this command.", "Run the command with --help to see its options.");
+        }
         var asOf = context.Get(AsOf) is { Length: > 0 } text ? TimeParser.Parse(text, TimeZoneInfo.Local) : (DateTimeOffset?)null;
         if (string.IsNullOrWhiteSpace(reference))
         {

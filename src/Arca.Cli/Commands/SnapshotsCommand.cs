@@ -46,6 +46,7 @@ public static class SnapshotsCommand
                             w.WriteNumber("bytes_added", sum.BytesAdded);
                             w.WriteNumber("bytes_added_stored", sum.BytesAddedStored);
                             w.WriteBoolean("partial", sum.Partial);
+                            w.WriteErrors(sum.Errors);
                         }
                         w.WriteEndObject();
                     }

@@ -31,7 +31,9 @@ public sealed class Restorer
     public async Task<RestorePlan> PlanAsync(BlobId root, RestoreOptions options, CancellationToken cancellationToken)
     {
         var target = Path.GetFullPath(options.Target);
-        var includes = options.Includes.Select(NormalizeSnapshotPath).ToList();
+        // "/" names the whole snapshot: the same as no include at all.
+        var normalized = options.Includes.Select(NormalizeSnapshotPath).ToList();
+        var includes = normalized.Contains("") ? [] : normalized;
         var found = new HashSet<string>(StringComparer.Ordinal);
         var actions = new List<RestoreAction>();
         await WalkAsync(root, "", target, includes, found, options, actions, cancellationToken);
