@@ -52,7 +52,10 @@ timed() {
 record() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" >>"$TSV"; }
 
 run_tool() {
-  local tool=$1 rep=$2 t=$WORK/t
+  # A fresh folder name per tool and rep, removed only after the rep: ext4 makes creating files right
+  # where many were just deleted several times slower (its inode allocator skips recently freed inodes),
+  # which would penalise whichever tool runs second.
+  local tool=$1 rep=$2 t=$WORK/t-$1-$2
   rm -rf "$t"
   mkdir -p "$t"
   cp -a "$BASE" "$t/tree"
@@ -89,7 +92,6 @@ run_tool() {
   rm -rf restore
   timed "$tool" check "$rep" check
   cd "$WORK"
-  rm -rf "$t"
 }
 
 {
@@ -102,6 +104,7 @@ for rep in $(seq 1 "$REPS"); do
     echo "== $tool rep $rep" >&2
     run_tool "$tool" "$rep"
   done
+  rm -rf "$WORK"/t-*-"$rep"
 done
 
 mkdir -p "$here/results"

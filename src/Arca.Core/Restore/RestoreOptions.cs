@@ -9,6 +9,9 @@ public sealed record RestoreOptions
     public IReadOnlyList<string> Includes { get; init; } = [];
     public IReadOnlyList<Glob> Excludes { get; init; } = [];
     public OverwriteMode Overwrite { get; init; } = OverwriteMode.Always;
-    /// <summary>Files written at once. I/O waits as much as it computes, so twice the cores.</summary>
-    public int Workers { get; init; } = Environment.ProcessorCount * 2;
+    /// <summary>
+    /// Files written at once. One more than the cores: file creation waits on the file system, but more
+    /// writers than that only contend for the same folder's lock (measured here: 3 as fast as 4, 8 slower).
+    /// </summary>
+    public int Workers { get; init; } = Environment.ProcessorCount + 1;
 }

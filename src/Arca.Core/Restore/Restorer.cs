@@ -263,17 +263,23 @@ public sealed class Restorer
     private async Task RestoreFileAsync(RestoreAction action, CancellationToken cancellationToken)
     {
         var node = action.Node;
-        var temp = TempNameFor(action.Destination);
+        // A new file is written in place (CreateNew: never through an entry that appeared since the plan);
+        // an existing one is replaced atomically by a file written beside it. Either way, a blob that fails
+        // its check deletes what was written, so no wrong bytes remain.
+        var inPlace = action.Kind == RestoreActionKind.Create;
+        var path = inPlace ? action.Destination : TempNameFor(action.Destination);
+        var created = false;
         try
         {
-            await using (var file = new FileStream(temp, new FileStreamOptions
+            await using (var file = new FileStream(path, new FileStreamOptions
             {
                 Mode = FileMode.CreateNew,
                 Access = FileAccess.Write,
                 BufferSize = 0,
-                PreallocationSize = node.Size,
+                // No preallocation: for the many small files of a typical tree, fallocate costs more than it saves.
             }))
             {
+                created = true;
                 long written = 0;
                 foreach (var blob in node.Content ?? [])
                 {
@@ -287,12 +293,15 @@ public sealed class Restorer
                         $"its content adds up to {written} bytes where the snapshot records {node.Size}");
                 }
             }
-            ApplyMetadata(temp, node, isLink: false);
-            File.Move(temp, action.Destination, overwrite: true);
+            ApplyMetadata(path, node, isLink: false);
+            if (!inPlace)
+            {
+                File.Move(path, action.Destination, overwrite: true);
+            }
         }
-        catch
+        catch when (created)
         {
-            File.Delete(temp);
+            File.Delete(path);
             throw;
         }
     }

@@ -3,7 +3,7 @@ using System.Buffers;
 namespace Arca.Repo.Chunking;
 
 /// <summary>
-/// Splits a stream into content-defined chunks. Owns a pooled buffer of at least twice MaxSize;
+/// Splits a stream into content-defined chunks. Owns a pooled buffer of at least MaxSize;
 /// each chunk returned by <see cref="NextAsync"/> points into it and is valid only until the next
 /// call (or <see cref="Dispose"/>). Does not dispose the source stream.
 /// </summary>
@@ -32,7 +32,9 @@ public sealed class StreamChunker : IDisposable
         _chunker = chunker;
         _maxSize = chunker.Parameters.MaxSize;
         _pool = pool;
-        _buffer = pool.Rent(checked(_maxSize * 2));
+        // One MaxSize of buffer per stream: a refill happens only when the chunker asks for more, so
+        // the tail moved to the front is at most one unfinished chunk, and memory stays one chunk per reader.
+        _buffer = pool.Rent(_maxSize);
     }
 
     /// <summary>
@@ -45,28 +47,33 @@ public sealed class StreamChunker : IDisposable
         cancellationToken.ThrowIfCancellationRequested();
         var buffer = _buffer;
 
-        // Keep at least MaxSize bytes ahead (except at the end) so FindBoundary never asks for more
-        // and each byte is scanned exactly once.
-        if (!_endOfStream && _end - _start < _maxSize)
+        while (true)
         {
+            var available = _end - _start;
+            if (available == 0)
+            {
+                if (_endOfStream)
+                {
+                    return null;
+                }
+                await FillAsync(buffer, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+            // -1 means "no cut before the end of what is buffered": refill (the buffer then holds at
+            // least MaxSize bytes or the rest of the stream, so the next call always cuts).
+            var length = _chunker.FindBoundary(buffer.AsSpan(_start, available), _endOfStream);
+            if (length > 0)
+            {
+                var chunk = new ReadOnlyMemory<byte>(buffer, _start, length);
+                _start += length;
+                return chunk;
+            }
+            if (_endOfStream || (_start == 0 && _end == buffer.Length))
+            {
+                throw new InvalidOperationException($"The chunker returned {length} with {available} bytes buffered.");
+            }
             await FillAsync(buffer, cancellationToken).ConfigureAwait(false);
         }
-
-        var available = _end - _start;
-        if (available == 0)
-        {
-            return null;
-        }
-
-        var length = _chunker.FindBoundary(buffer.AsSpan(_start, available), _endOfStream);
-        if (length <= 0)
-        {
-            throw new InvalidOperationException($"The chunker returned {length} with {available} bytes buffered.");
-        }
-
-        var chunk = new ReadOnlyMemory<byte>(buffer, _start, length);
-        _start += length;
-        return chunk;
     }
 
     private async ValueTask FillAsync(byte[] buffer, CancellationToken cancellationToken)

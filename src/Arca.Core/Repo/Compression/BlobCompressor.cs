@@ -12,7 +12,11 @@ public static class BlobCompressor
 {
     public const int DefaultLevel = 3;
 
-    public static int MaxCompressedLength(int length) => Zstd.CompressBound(length);
+    /// <summary>
+    /// The destination a compression needs: output longer than this is not worth keeping, so zstd is given
+    /// no more room (a smaller buffer than zstd's worst-case bound, which matters at 8 MiB chunks).
+    /// </summary>
+    public static int MaxCompressedLength(int length) => Math.Max(1, length - (length >> 5));
 
     /// <summary>
     /// Compresses <paramref name="source"/> into <paramref name="destination"/> (at least
@@ -24,8 +28,17 @@ public static class BlobCompressor
         {
             return -1;
         }
-        var written = Zstd.Compress(source, destination, level);
-        return written < source.Length - (source.Length >> 5) ? written : -1;
+        var room = MaxCompressedLength(source.Length);
+        try
+        {
+            var written = Zstd.Compress(source, destination[..room], level);
+            return written < room ? written : -1;
+        }
+        catch (InvalidOperationException)
+        {
+            // zstd ran out of room: the data does not shrink enough to be worth compressing.
+            return -1;
+        }
     }
 
     public static void Decompress(ReadOnlySpan<byte> source, Span<byte> destination)

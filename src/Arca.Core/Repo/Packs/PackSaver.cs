@@ -11,9 +11,9 @@ namespace Arca.Repo.Packs;
 
 /// <summary>
 /// Turns blobs into packs. Callers on any thread hand in a blob; it is deduplicated against the index
-/// and against blobs already in flight, compressed (or kept raw) and sealed into pooled scratch buffers,
-/// then copied into the open pack's buffer. A full pack gets its trailer and is uploaded under the SHA-256
-/// of its bytes while the next one fills. Pack buffers are a fixed set of <c>maxUploads + 1</c> arrays,
+/// and against blobs already in flight, compressed (or kept raw) into a pooled scratch buffer, and sealed
+/// straight into the open pack's buffer. A full pack gets its trailer and is uploaded under the SHA-256
+/// of its bytes while the next one fills. Pack buffers are a fixed set of <c>maxUploads</c> arrays,
 /// reused: a writer that finds them all uploading waits, which bounds memory whatever the input.
 /// Every <see cref="IndexEvery"/> packs an index file is written, so a crash keeps what was indexed;
 /// packs written after the last index file are unreferenced and removed by prune.
@@ -51,7 +51,8 @@ internal sealed class PackSaver
         _index = index;
         _packSize = packSize;
         _compressionLevel = compressionLevel;
-        _freeBufferCount = new SemaphoreSlim(maxUploads + 1);
+        // One pack filling while the others upload: with maxUploads 2, two 16 MiB buffers in all.
+        _freeBufferCount = new SemaphoreSlim(Math.Max(2, maxUploads));
     }
 
     public long BlobsAdded;
@@ -70,17 +71,14 @@ internal sealed class PackSaver
             return false;
         }
         var pool = BufferPool.Shared;
-        var compressBuffer = pool.Rent(BlobCompressor.MaxCompressedLength(plaintext.Length));
-        byte[]? sealedBuffer = null;
+        var compressBuffer = _compressionLevel > 0 ? pool.Rent(BlobCompressor.MaxCompressedLength(plaintext.Length)) : null;
         try
         {
-            var n = _compressionLevel > 0 ? BlobCompressor.TryCompress(plaintext.Span, compressBuffer, _compressionLevel) : -1;
+            var n = compressBuffer is null ? -1 : BlobCompressor.TryCompress(plaintext.Span, compressBuffer, _compressionLevel);
             var compressed = n >= 0;
             var payload = compressed ? compressBuffer.AsMemory(0, n) : plaintext;
-            sealedBuffer = pool.Rent(Sealer.SealedLength(payload.Length));
-            var sealedLength = _key.Sealer.Seal(payload.Span, sealedBuffer);
-            await AppendAsync(new BlobEntry(id, type, compressed, 0, (uint)sealedLength, (uint)plaintext.Length),
-                sealedBuffer.AsMemory(0, sealedLength), cancellationToken);
+            var sealedLength = Sealer.SealedLength(payload.Length);
+            await AppendAsync(new BlobEntry(id, type, compressed, 0, (uint)sealedLength, (uint)plaintext.Length), payload, cancellationToken);
             Interlocked.Increment(ref BlobsAdded);
             Interlocked.Add(ref BytesAdded, plaintext.Length);
             Interlocked.Add(ref BytesAddedStored, sealedLength);
@@ -93,34 +91,35 @@ internal sealed class PackSaver
         }
         finally
         {
-            pool.Return(compressBuffer);
-            if (sealedBuffer is not null)
+            if (compressBuffer is not null)
             {
-                pool.Return(sealedBuffer);
+                pool.Return(compressBuffer);
             }
         }
     }
 
-    private async Task AppendAsync(BlobEntry entry, ReadOnlyMemory<byte> sealedBytes, CancellationToken cancellationToken)
+    /// <summary>Seals <paramref name="payload"/> straight into the open pack (AES-GCM is fast enough to run under the lock).</summary>
+    private async Task AppendAsync(BlobEntry entry, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
     {
+        var sealedLength = (int)entry.StoredLength;
         await _appendLock.WaitAsync(cancellationToken);
         try
         {
-            if (_open is { } current && current.Length + sealedBytes.Length > current.Buffer.Length)
+            if (_open is { } current && current.Length + sealedLength > current.Buffer.Length)
             {
                 _open = null;
                 StartUpload(current);
             }
-            if (sealedBytes.Length > _packSize)
+            if (sealedLength > _packSize)
             {
                 // A blob larger than a pack (a tree of a huge folder) gets a pack of its own.
-                var alone = new OpenPack(new byte[sealedBytes.Length], pooled: false);
-                Add(alone, entry, sealedBytes);
+                var alone = new OpenPack(new byte[sealedLength], pooled: false);
+                Add(alone, entry, payload.Span);
                 StartUpload(alone);
                 return;
             }
             _open ??= new OpenPack(await RentPackBufferAsync(cancellationToken), pooled: true);
-            Add(_open, entry, sealedBytes);
+            Add(_open, entry, payload.Span);
         }
         finally
         {
@@ -128,11 +127,11 @@ internal sealed class PackSaver
         }
     }
 
-    private static void Add(OpenPack pack, BlobEntry entry, ReadOnlyMemory<byte> sealedBytes)
+    private void Add(OpenPack pack, BlobEntry entry, ReadOnlySpan<byte> payload)
     {
-        sealedBytes.Span.CopyTo(pack.Buffer.AsSpan(pack.Length));
+        var written = _key.Sealer.Seal(payload, pack.Buffer.AsSpan(pack.Length));
         pack.Entries.Add(entry with { Offset = (uint)pack.Length });
-        pack.Length += sealedBytes.Length;
+        pack.Length += written;
     }
 
     private async Task<byte[]> RentPackBufferAsync(CancellationToken cancellationToken)
