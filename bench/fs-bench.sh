@@ -17,8 +17,8 @@ WORK=${WORK:-/tmp/arca-bench}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
 bash "$root/scripts/setup" restic time
-ARCA=$root/artifacts/arca/arca
-"$root/arca" --help >/dev/null                  # build once, outside the timings
+ARCA=$root/arca                                 # the launcher, as users run it
+"$ARCA" --help >/dev/null                       # build once, outside the timings
 export ARCA_PASSWORD=bench RESTIC_PASSWORD=bench
 mkdir -p "$WORK"
 TSV=$WORK/results.tsv
@@ -64,33 +64,33 @@ run_tool() {
     arca)
       export ARCA_REPOSITORY=$t/repo
       "$ARCA" init -q >>"$WORK/log"
-      backup() { "$ARCA" backup --host bench -q tree; }
-      restore() { "$ARCA" restore latest --target restore -q; }
-      check() { "$ARCA" check --read-data -q; }
+      backup=("$ARCA" backup --host bench -q tree)
+      restore=("$ARCA" restore latest --target restore -q)
+      check=("$ARCA" check --read-data -q)
       ;;
     restic)
       export RESTIC_REPOSITORY=$t/repo RESTIC_CACHE_DIR=$t/cache
       restic init >>"$WORK/log" 2>&1
-      backup() { restic backup --host bench -q tree; }
-      restore() { restic restore latest --target restore -q; }
-      check() { restic check --read-data -q; }
+      backup=(restic backup --host bench -q tree)
+      restore=(restic restore latest --target restore -q)
+      check=(restic check --read-data -q)
       ;;
   esac
-  warm tree; timed "$tool" backup1 "$rep" backup
+  warm tree; timed "$tool" backup1 "$rep" "${backup[@]}"
   record "$tool" backup1 "$rep" repo_bytes "$(du -sb repo | cut -f1)"
-  warm tree; timed "$tool" backup2 "$rep" backup
+  warm tree; timed "$tool" backup2 "$rep" "${backup[@]}"
   python3 "$here/gen_tree.py" mutate tree --seed "$SEED" --round 1 >>"$WORK/log"
   local before
   before=$(du -sb repo | cut -f1)
-  warm tree; timed "$tool" backup3 "$rep" backup
+  warm tree; timed "$tool" backup3 "$rep" "${backup[@]}"
   record "$tool" backup3 "$rep" growth_bytes "$(( $(du -sb repo | cut -f1) - before ))"
   mkdir restore
-  timed "$tool" restore "$rep" restore
+  timed "$tool" restore "$rep" "${restore[@]}"
   local got
   got=$(find restore -type d -name tree | head -1)
   diff -r tree "$got" >/dev/null || { echo "$tool: the restored tree differs from the source" >&2; exit 1; }
   rm -rf restore
-  timed "$tool" check "$rep" check
+  timed "$tool" check "$rep" "${check[@]}"
   cd "$WORK"
 }
 

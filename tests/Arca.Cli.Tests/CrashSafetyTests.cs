@@ -28,7 +28,7 @@ public sealed class CrashSafetyTests : IDisposable
         {
             var folder = Path.Combine(source, $"d{i % 4}");
             Directory.CreateDirectory(folder);
-            var bytes = new byte[random.Next(4 << 20, 12 << 20)];
+            var bytes = new byte[random.Next(6 << 20, 14 << 20)];
             random.NextBytes(bytes);
             File.WriteAllBytes(Path.Combine(folder, $"f{i}.bin"), bytes);
         }
@@ -38,7 +38,7 @@ public sealed class CrashSafetyTests : IDisposable
     [Theory]
     [InlineData(1)]
     [InlineData(3)]
-    [InlineData(6)]
+    [InlineData(5)]
     public async Task A_backup_killed_after_some_packs_leaves_a_repository_that_checks_clean_and_backs_up_again(int packsBeforeKill)
     {
         var source = MakeSource();

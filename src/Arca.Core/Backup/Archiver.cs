@@ -357,10 +357,11 @@ public sealed class Archiver
         {
             return Task.CompletedTask;
         }
+        // The slot first, then the copy: at most BlobWorkers chunk copies exist at once.
+        await _blobSlots.WaitAsync(cancellationToken);
         var copy = BufferPool.Shared.Rent(chunk.Length);
         chunk.Span.CopyTo(copy);
         var length = chunk.Length;
-        await _blobSlots.WaitAsync(cancellationToken);
         return Task.Run(async () =>
         {
             try

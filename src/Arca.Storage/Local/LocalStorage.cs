@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
+using Microsoft.Win32.SafeHandles;
 
 namespace Arca.Storage.Local;
 
@@ -12,7 +14,9 @@ namespace Arca.Storage.Local;
 public sealed class LocalStorage : IStorage
 {
     private const string TempPrefix = ".tmp-";
+    private const int MaxCachedHandles = 256;
     private readonly string _root;
+    private readonly ConcurrentDictionary<string, SafeFileHandle> _handles = new(StringComparer.Ordinal);
 
     public LocalStorage(string root)
     {
@@ -87,17 +91,45 @@ public sealed class LocalStorage : IStorage
     public async Task ReadAsync(StorageKey key, long offset, long length, Func<Stream, CancellationToken, Task> consume,
         CancellationToken cancellationToken)
     {
-        FileStream file;
+        var (handle, owned) = OpenForRead(key);
         try
         {
-            file = new FileStream(PathOf(key), new FileStreamOptions
+            var size = RandomAccess.GetLength(handle);
+            // Compared as length > size - offset: offset + length could overflow and slip past the check.
+            if (offset < 0 || offset > size || length < 0 || length > size - offset)
             {
-                Mode = FileMode.Open,
-                Access = FileAccess.Read,
-                Share = FileShare.ReadWrite | FileShare.Delete,
-                BufferSize = 0,
-                Options = FileOptions.Asynchronous,
-            });
+                throw new StorageException(
+                    $"Could not read {key}: {length} bytes at {offset} lie outside its {size} bytes.",
+                    isTransient: false);
+            }
+            await using var window = new HandleWindowStream(handle, offset, length == 0 ? size - offset : length);
+            await consume(window, cancellationToken);
+        }
+        finally
+        {
+            if (owned)
+            {
+                handle.Dispose();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Opens a file for reading. Pack handles are kept open and shared (packs are written once and
+    /// never change, and a restore reads thousands of blobs from each): up to <see cref="MaxCachedHandles"/>.
+    /// Returns whether the caller owns (and must dispose) the handle.
+    /// </summary>
+    private (SafeFileHandle Handle, bool Owned) OpenForRead(StorageKey key)
+    {
+        var path = PathOf(key);
+        if (key.Kind == StorageKind.Pack && _handles.TryGetValue(path, out var cached))
+        {
+            return (cached, false);
+        }
+        SafeFileHandle handle;
+        try
+        {
+            handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
@@ -107,20 +139,14 @@ public sealed class LocalStorage : IStorage
         {
             throw new StorageException($"Could not read {key} in {_root}: {ex.Message}", isTransient: false, ex);
         }
-        await using (file)
+        if (key.Kind == StorageKind.Pack && _handles.Count < MaxCachedHandles)
         {
-            // Compared as length > size - offset: offset + length could overflow and slip past the check.
-            if (offset < 0 || offset > file.Length || length < 0 || length > file.Length - offset)
+            if (_handles.TryAdd(path, handle))
             {
-                throw new StorageException(
-                    $"Could not read {key}: {length} bytes at {offset} lie outside its {file.Length} bytes.",
-                    isTransient: false);
+                return (handle, false);
             }
-            file.Position = offset;
-            var limit = length == 0 ? file.Length - offset : length;
-            await using var window = new WindowStream(file, limit);
-            await consume(window, cancellationToken);
         }
+        return (handle, true);
     }
 
     public Task<StorageEntry?> StatAsync(StorageKey key, CancellationToken cancellationToken)
@@ -161,6 +187,9 @@ public sealed class LocalStorage : IStorage
 
     public Task DeleteAsync(StorageKey key, CancellationToken cancellationToken)
     {
+        // Forget a cached handle but do not close it: a read in flight keeps working on the deleted file
+        // (as POSIX allows), and the handle is closed once nothing refers to it.
+        _handles.TryRemove(PathOf(key), out _);
         try
         {
             File.Delete(PathOf(key));
