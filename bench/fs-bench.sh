@@ -6,7 +6,8 @@
 #
 # Each rep, for each tool in turn (interleaved, so both see the same machine state): a fresh copy of the
 # tree, a fresh repository, then backup #1, backup #2 (unchanged), mutate 1%, backup #3, restore of the
-# latest snapshot into an empty folder (compared with the tree), and a full read check. The page cache
+# latest snapshot into an empty folder (compared with the tree), and a full read check. Needs about
+# 6 GiB of free disk per rep (trees, repositories and restores are kept until the end). The page cache
 # is warmed before each step that reads the tree. Cells are medians over the reps; peak memory is the
 # largest resident set of the process. Results: $WORK/results.tsv and bench/results/fs-SIZE.md.
 set -euo pipefail
@@ -52,9 +53,9 @@ timed() {
 record() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" >>"$TSV"; }
 
 run_tool() {
-  # A fresh folder name per tool and rep, removed only after the rep: ext4 makes creating files right
-  # where many were just deleted several times slower (its inode allocator skips recently freed inodes),
-  # which would penalise whichever tool runs second.
+  # A fresh folder per tool and rep, and nothing deleted until the whole run is over: ext4 makes creating
+  # files soon after many were deleted several times slower (its inode allocator skips recently freed
+  # inodes for half a minute), which would penalise whichever restore came after a deletion.
   local tool=$1 rep=$2 t=$WORK/t-$1-$2
   rm -rf "$t"
   mkdir -p "$t"
@@ -89,7 +90,6 @@ run_tool() {
   local got
   got=$(find restore -type d -name tree | head -1)
   diff -r tree "$got" >/dev/null || { echo "$tool: the restored tree differs from the source" >&2; exit 1; }
-  rm -rf restore
   timed "$tool" check "$rep" "${check[@]}"
   cd "$WORK"
 }
@@ -99,13 +99,17 @@ run_tool() {
   restic version
   "$ARCA" --version
 } >>"$WORK/log"
+rm -rf "$WORK"/t-*
 for rep in $(seq 1 "$REPS"); do
-  for tool in arca restic; do
+  # Alternate which tool goes first, so neither always meets the other's leftovers in the page cache.
+  order="arca restic"
+  [ $((rep % 2)) -eq 0 ] && order="restic arca"
+  for tool in $order; do
     echo "== $tool rep $rep" >&2
     run_tool "$tool" "$rep"
   done
-  rm -rf "$WORK"/t-*-"$rep"
 done
+rm -rf "$WORK"/t-*
 
 mkdir -p "$here/results"
 out=$here/results/fs-$SIZE.md

@@ -8,11 +8,10 @@ public static class Zstd
     internal const int MinLevel = 1;
     internal const int MaxLevel = 19;
 
-    [ThreadStatic]
-    private static CompressionContextHandle? t_compressionContext;
-
-    [ThreadStatic]
-    private static DecompressionContextHandle? t_decompressionContext;
+    // Contexts are pooled, not per thread: a level-3 compression context holds a few MiB, and a backup
+    // compresses on whichever of a dozen pool threads is free. The pool holds as many as ran at once.
+    private static readonly System.Collections.Concurrent.ConcurrentBag<CompressionContextHandle> CompressionContexts = [];
+    private static readonly System.Collections.Concurrent.ConcurrentBag<DecompressionContextHandle> DecompressionContexts = [];
 
     /// <summary>Largest compressed size of <paramref name="length"/> input bytes.</summary>
     public static int CompressBound(int length)
@@ -33,13 +32,20 @@ public static class Zstd
         ArgumentOutOfRangeException.ThrowIfLessThan(level, MinLevel);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(level, MaxLevel);
 
-        var context = t_compressionContext ??= CreateCompressionContext();
+        var context = CompressionContexts.TryTake(out var pooled) ? pooled : CreateCompressionContext();
         nuint result;
-        fixed (byte* src = source)
-        fixed (byte* dst = destination)
+        try
         {
-            result = LibZstd.CompressCCtx(
-                context, dst, (nuint)destination.Length, src, (nuint)source.Length, level);
+            fixed (byte* src = source)
+            fixed (byte* dst = destination)
+            {
+                result = LibZstd.CompressCCtx(
+                    context, dst, (nuint)destination.Length, src, (nuint)source.Length, level);
+            }
+        }
+        finally
+        {
+            CompressionContexts.Add(context);
         }
 
         if (LibZstd.IsError(result) != 0)
@@ -59,12 +65,19 @@ public static class Zstd
             throw new InvalidDataException("zstd decompression failed: the input is empty");
         }
 
-        var context = t_decompressionContext ??= CreateDecompressionContext();
+        var context = DecompressionContexts.TryTake(out var pooled) ? pooled : CreateDecompressionContext();
         nuint result;
-        fixed (byte* src = source)
-        fixed (byte* dst = destination)
+        try
         {
-            result = LibZstd.DecompressDCtx(context, dst, (nuint)destination.Length, src, (nuint)source.Length);
+            fixed (byte* src = source)
+            fixed (byte* dst = destination)
+            {
+                result = LibZstd.DecompressDCtx(context, dst, (nuint)destination.Length, src, (nuint)source.Length);
+            }
+        }
+        finally
+        {
+            DecompressionContexts.Add(context);
         }
 
         if (LibZstd.IsError(result) != 0)
