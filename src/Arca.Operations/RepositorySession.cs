@@ -8,14 +8,29 @@ namespace Arca.Operations;
 /// </summary>
 public sealed class RepositorySession : IAsyncDisposable
 {
-    private RepositorySession(Repository repository, RepositoryLock? repositoryLock)
+    private RepositorySession(Repository repository, RepositoryLock? repositoryLock, TimeProvider time)
     {
         Repository = repository;
         Lock = repositoryLock;
+        _time = time;
     }
 
+    private readonly TimeProvider _time;
+
     public Repository Repository { get; }
-    public RepositoryLock? Lock { get; }
+    public RepositoryLock? Lock { get; private set; }
+
+    /// <summary>
+    /// Takes a lock on a session opened without one: for operations that first check their inputs, so that
+    /// a mistyped argument leaves the repository exactly as it was (not even a lock file comes and goes).
+    /// </summary>
+    public async Task LockAsync(LockKind lockKind, string operation, CancellationToken cancellationToken)
+    {
+        if (Lock is null && lockKind != LockKind.None)
+        {
+            Lock = await RepositoryLock.AcquireAsync(Repository, lockKind == LockKind.Exclusive, operation, _time, cancellationToken);
+        }
+    }
 
     public static async Task<RepositorySession> OpenAsync(string location, string password, LockKind lockKind, string operation,
         bool loadIndex, TimeProvider time, CancellationToken cancellationToken)
@@ -42,7 +57,7 @@ public sealed class RepositorySession : IAsyncDisposable
             }
             throw;
         }
-        return new RepositorySession(repository, repositoryLock);
+        return new RepositorySession(repository, repositoryLock, time);
     }
 
     public async ValueTask DisposeAsync()

@@ -50,6 +50,8 @@ public sealed class RestoreOperation
         {
             return new RestoreOutcome(id, plan, null);
         }
+        // Inputs are checked and the plan made; only now does the restore show itself to other processes.
+        await session.LockAsync(LockKind.Shared, "restore", cancellationToken);
         var result = await restorer.ExecuteAsync(plan, options, cancellationToken);
         return new RestoreOutcome(id, plan, result);
     }

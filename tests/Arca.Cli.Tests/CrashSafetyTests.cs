@@ -24,9 +24,9 @@ public sealed class CrashSafetyTests : IDisposable
         // Random bytes: every chunk is new and incompressible, so the backup writes many packs.
         var source = Path.Combine(_temp.Path, "source");
         var random = new Random(42);
-        for (var i = 0; i < 24; i++)
+        for (var i = 0; i < 36; i++)
         {
-            var folder = Path.Combine(source, $"d{i % 4}");
+            var folder = Path.Combine(source, $"d{i % 6}");
             Directory.CreateDirectory(folder);
             var bytes = new byte[random.Next(6 << 20, 14 << 20)];
             random.NextBytes(bytes);
@@ -48,19 +48,25 @@ public sealed class CrashSafetyTests : IDisposable
         using (var backup = BuiltProgram.Start(await BuiltProgram.PathAsync(), ["backup", source, "--quiet"], _env))
         {
             backup.StandardInput.Close();
-            var killed = false;
-            var deadline = DateTime.UtcNow.AddMinutes(2);
-            while (!backup.HasExited && DateTime.UtcNow < deadline)
+            // Watched from a dedicated thread: a thread-pool timer can be late by hundreds of milliseconds when
+            // other test classes load the machine, and the backup would finish before the kill.
+            var killed = await Task.Factory.StartNew(() =>
             {
-                var packs = Directory.Exists(data) ? Directory.GetFiles(data, "*", SearchOption.AllDirectories).Count(f => !Path.GetFileName(f).StartsWith('.')) : 0;
-                if (packs >= packsBeforeKill)
+                var deadline = DateTime.UtcNow.AddMinutes(2);
+                while (!backup.HasExited && DateTime.UtcNow < deadline)
                 {
-                    backup.Kill(); // SIGKILL: no cleanup runs.
-                    killed = true;
-                    break;
+                    var packs = Directory.Exists(data)
+                        ? Directory.EnumerateFiles(data, "*", SearchOption.AllDirectories).Count(f => !Path.GetFileName(f).StartsWith('.'))
+                        : 0;
+                    if (packs >= packsBeforeKill)
+                    {
+                        backup.Kill(); // SIGKILL: no cleanup runs.
+                        return true;
+                    }
+                    Thread.Sleep(1);
                 }
-                await Task.Delay(5);
-            }
+                return false;
+            }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
             await backup.WaitForExitAsync();
             killed.ShouldBeTrue("the backup finished before it could be killed; the test data is too small");
         }

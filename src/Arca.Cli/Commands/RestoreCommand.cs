@@ -43,8 +43,7 @@ public static class RestoreCommand
                 DryRun = context.Get(dryRun),
             };
             request.Validate();
-            await using var session = await context.OpenAsync(request.DryRun ? LockKind.None : LockKind.Shared, "restore", loadIndex: true, ct);
-            context.ReportStaleLocks(session);
+            await using var session = await context.OpenAsync(LockKind.None, "restore", loadIndex: true, ct);
             using var progress = new ProgressPrinter(context.Console, "restore", show: !context.Quiet && !context.Json && !request.DryRun);
             var outcome = await new RestoreOperation().RunAsync(session, request, progress, ct);
             progress.Dispose();
