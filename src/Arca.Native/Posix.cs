@@ -73,6 +73,47 @@ public static class Posix
         }
     }
 
+    /// <summary>
+    /// Sets an open file's owner (when <paramref name="setOwner"/>), permission bits and times through its
+    /// descriptor, in that order (a change of owner clears setuid and setgid): no path is looked up again.
+    /// </summary>
+    public static unsafe void SetMetadata(Microsoft.Win32.SafeHandles.SafeFileHandle handle, bool setOwner, uint uid, uint gid,
+        uint mode, long accessTimeNs, long modifyTimeNs)
+    {
+        if (setOwner)
+        {
+            Retry(() => LibC.Fchown(handle, uid, gid), "fchown");
+        }
+        Retry(() => LibC.Fchmod(handle, mode & 0xFFF), "fchmod");
+        var times = stackalloc Timespec[2];
+        times[0] = ToTimespec(accessTimeNs);
+        times[1] = ToTimespec(modifyTimeNs);
+        int result;
+        do
+        {
+            result = LibC.Futimens(handle, times);
+        }
+        while (result != 0 && Marshal.GetLastPInvokeError() == LibC.EINTR);
+        if (result != 0)
+        {
+            throw Errors.FromErrno(Marshal.GetLastPInvokeError(), "futimens", "(open file)");
+        }
+
+        static void Retry(Func<int> call, string name)
+        {
+            int r;
+            do
+            {
+                r = call();
+            }
+            while (r != 0 && Marshal.GetLastPInvokeError() == LibC.EINTR);
+            if (r != 0)
+            {
+                throw Errors.FromErrno(Marshal.GetLastPInvokeError(), name, "(open file)");
+            }
+        }
+    }
+
     /// <summary>lchown when <paramref name="noFollow"/>, otherwise chown.</summary>
     public static void SetOwner(string path, uint uid, uint gid, bool noFollow)
     {

@@ -292,8 +292,10 @@ public sealed class Restorer
                     throw new ArcaException(ErrorCode.RepositoryDamaged,
                         $"its content adds up to {written} bytes where the snapshot records {node.Size}");
                 }
+                // Through the open descriptor: three fewer path lookups per file than by name.
+                Posix.SetMetadata(file.SafeFileHandle, Posix.EffectiveUserId == 0, node.Uid, node.Gid, node.Mode,
+                    node.ModifyTimeNs, node.ModifyTimeNs);
             }
-            ApplyMetadata(path, node, isLink: false);
             if (!inPlace)
             {
                 File.Move(path, action.Destination, overwrite: true);

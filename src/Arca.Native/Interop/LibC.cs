@@ -30,6 +30,15 @@ internal static partial class LibC
     [LibraryImport(Library, EntryPoint = "lchown", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int Lchown(string path, uint uid, uint gid);
 
+    [LibraryImport(Library, EntryPoint = "futimens", SetLastError = true)]
+    internal static unsafe partial int Futimens(Microsoft.Win32.SafeHandles.SafeFileHandle fd, Timespec* times);
+
+    [LibraryImport(Library, EntryPoint = "fchown", SetLastError = true)]
+    internal static partial int Fchown(Microsoft.Win32.SafeHandles.SafeFileHandle fd, uint owner, uint group);
+
+    [LibraryImport(Library, EntryPoint = "fchmod", SetLastError = true)]
+    internal static partial int Fchmod(Microsoft.Win32.SafeHandles.SafeFileHandle fd, uint mode);
+
     [LibraryImport(Library, EntryPoint = "kill", SetLastError = true)]
     internal static partial int Kill(int pid, int signal);
 
