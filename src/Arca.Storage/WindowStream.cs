@@ -1,7 +1,7 @@
 namespace Arca.Storage;
 
 /// <summary>A read-only view of the next <c>length</c> bytes of another stream.</summary>
-public sealed class WindowStream : Stream
+public sealed class WindowStream : ReadOnlyStream
 {
     private readonly Stream _inner;
     private long _remaining;
@@ -13,13 +13,8 @@ public sealed class WindowStream : Stream
         Length = length;
     }
 
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
     public override long Length { get; }
     public override long Position { get => Length - _remaining; set => throw new NotSupportedException(); }
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
     {
@@ -43,11 +38,4 @@ public sealed class WindowStream : Stream
         return n;
     }
 
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }

@@ -136,17 +136,12 @@ public sealed class FaultInjectingStorage : IStorage
     }
 
     /// <summary>The first <c>cut</c> bytes of a stream, then an early end or an I/O error.</summary>
-    private sealed class ShortStream(Stream inner, long cut, bool failAtCut, StorageKey key) : Stream
+    private sealed class ShortStream(Stream inner, long cut, bool failAtCut, StorageKey key) : ReadOnlyStream
     {
         private long _read;
 
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
         public override long Length => throw new NotSupportedException();
         public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
         public override int Read(Span<byte> buffer)
         {
@@ -178,13 +173,6 @@ public sealed class FaultInjectingStorage : IStorage
             return n;
         }
 
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
         private bool HasBytesLeft()
         {
