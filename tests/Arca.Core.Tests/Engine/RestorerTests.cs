@@ -7,19 +7,25 @@ namespace Arca.Core.Tests.Engine;
 
 public sealed class RestorerTests
 {
-    [Fact]
-    public async Task A_symlink_in_the_target_where_a_folder_belongs_is_replaced_never_followed()
+    /// <summary>A snapshot holding src/dir/file.txt, and a target where src/dir is a symlink to a folder outside it.</summary>
+    private static async Task<(Arca.Trees.Snapshot Snapshot, string Target, string Outside)> SnapshotWithASymlinkWhereItsFolderGoesAsync(EngineFixture fx)
     {
-        using var fx = new EngineFixture();
         await fx.CreateRepositoryAsync();
         fx.Write("dir/file.txt", "inside");
         var (snapshot, _) = await fx.BackupAsync();
-
         var outside = Path.Combine(fx.Root, "outside");
         Directory.CreateDirectory(outside);
         var target = Path.Combine(fx.Root, "target");
         Directory.CreateDirectory(Path.Combine(target, "src"));
         File.CreateSymbolicLink(Path.Combine(target, "src", "dir"), outside);
+        return (snapshot, target, outside);
+    }
+
+    [Fact]
+    public async Task A_symlink_in_the_target_where_a_folder_belongs_is_replaced_never_followed()
+    {
+        using var fx = new EngineFixture();
+        var (snapshot, target, outside) = await SnapshotWithASymlinkWhereItsFolderGoesAsync(fx);
 
         var result = await fx.RestoreAsync(snapshot, new RestoreOptions { Target = target });
         result.Errors.ShouldBeEmpty();
@@ -32,14 +38,7 @@ public sealed class RestorerTests
     public async Task With_skip_a_symlink_where_a_folder_belongs_is_an_error_and_nothing_is_written_through_it()
     {
         using var fx = new EngineFixture();
-        await fx.CreateRepositoryAsync();
-        fx.Write("dir/file.txt", "inside");
-        var (snapshot, _) = await fx.BackupAsync();
-        var outside = Path.Combine(fx.Root, "outside");
-        Directory.CreateDirectory(outside);
-        var target = Path.Combine(fx.Root, "target");
-        Directory.CreateDirectory(Path.Combine(target, "src"));
-        File.CreateSymbolicLink(Path.Combine(target, "src", "dir"), outside);
+        var (snapshot, target, outside) = await SnapshotWithASymlinkWhereItsFolderGoesAsync(fx);
 
         var result = await fx.RestoreAsync(snapshot, new RestoreOptions { Target = target, Overwrite = OverwriteMode.Skip });
         result.Errors.ShouldNotBeEmpty();
