@@ -78,7 +78,10 @@ public static class CheckCommand
                         context.Console.Error.WriteLine($"  affects snapshot {f.Snapshot.Short}: {f.Path}");
                     }
                 }
-                context.Say(result.IsWhole ? "no errors were found" : "");
+                if (result.IsWhole)
+                {
+                    context.Say("no errors were found");
+                }
             }
             if (!result.IsWhole)
             {
