@@ -62,6 +62,7 @@ public sealed class RepositorySession : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        await Repository.DisposeAsync();
         if (Lock is not null)
         {
             await Lock.DisposeAsync();

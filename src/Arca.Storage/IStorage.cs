@@ -32,4 +32,12 @@ public interface IStorage
 
     /// <summary>Removes a file; removing a file that is not there is not an error.</summary>
     Task DeleteAsync(StorageKey key, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Starts a file of <paramref name="kind"/> whose name is given at its commit. By default it is staged in
+    /// the machine's temporary folder and committed with <see cref="PutAsync"/>; a storage that can stage in
+    /// place (a local folder: write, then rename) does so and saves the copy.
+    /// </summary>
+    Task<IStagedFile> StageAsync(StorageKind kind, CancellationToken cancellationToken) =>
+        Task.FromResult(Staging.TempFileStage.Create(this));
 }

@@ -39,6 +39,38 @@ public sealed class LocalStorageTests : StorageContract, IDisposable
     }
 
     [Fact]
+    public async Task A_staged_pack_is_written_in_place_and_its_commit_leaves_no_temporary_file()
+    {
+        var storage = await CreateWithLayoutAsync();
+        var key = Pack("ef0123");
+
+        await using (var staged = await storage.StageAsync(StorageKind.Pack, None))
+        {
+            await staged.AppendAsync(Bytes(4000), None);
+            // In the repository's own data folder, so the commit is a rename and never a copy.
+            TemporaryFiles(storage).ShouldHaveSingleItem().ShouldStartWith(Path.Combine(storage.Root, "data") + "/");
+            await staged.CommitAsync(key, None);
+        }
+
+        TemporaryFiles(storage).ShouldBeEmpty();
+        File.Exists(storage.PathOf(key)).ShouldBeTrue();
+        (File.GetUnixFileMode(storage.PathOf(key)) & UnixFileMode.UserWrite).ShouldBe(UnixFileMode.None);
+    }
+
+    [Fact]
+    public async Task An_abandoned_staged_pack_leaves_no_temporary_file()
+    {
+        var storage = await CreateWithLayoutAsync();
+
+        await using (var staged = await storage.StageAsync(StorageKind.Pack, None))
+        {
+            await staged.AppendAsync(Bytes(4000), None);
+        }
+
+        TemporaryFiles(storage).ShouldBeEmpty();
+    }
+
+    [Fact]
     public async Task A_put_whose_stream_fails_leaves_neither_the_file_nor_a_temporary_file()
     {
         var storage = await CreateWithLayoutAsync();

@@ -39,6 +39,69 @@ public abstract class StorageContract
     }
 
     [Fact]
+    public async Task A_staged_file_appears_whole_at_its_commit_and_not_before()
+    {
+        var storage = CreateStorage();
+        var key = Pack("cd0001");
+        var bytes = Bytes(3 * 1024 * 1024 + 17);
+
+        await using (var staged = await storage.StageAsync(StorageKind.Pack, None))
+        {
+            await staged.AppendAsync(bytes.AsMemory(0, 1000), None);
+            await staged.AppendAsync(bytes.AsMemory(1000), None);
+            staged.Length.ShouldBe(bytes.Length);
+            (await storage.StatAsync(key, None)).ShouldBeNull();
+            (await ListedPacksAsync(storage)).ShouldBeEmpty();
+
+            await staged.CommitAsync(key, None);
+        }
+
+        (await storage.ReadAllAsync(key, None)).ShouldBe(bytes);
+        (await ListedPacksAsync(storage)).ShouldBe([new StorageEntry(key, bytes.Length)]);
+    }
+
+    [Fact]
+    public async Task A_staged_file_disposed_without_a_commit_leaves_nothing()
+    {
+        var storage = CreateStorage();
+
+        await using (var staged = await storage.StageAsync(StorageKind.Pack, None))
+        {
+            await staged.AppendAsync(Bytes(5000), None);
+        }
+
+        (await ListedPacksAsync(storage)).ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task Committing_a_staged_file_under_an_existing_name_keeps_one_file()
+    {
+        var storage = CreateStorage();
+        var key = Pack("cd0002");
+        var bytes = Bytes(2000);
+        await storage.PutBytesAsync(key, bytes, None);
+
+        await using (var staged = await storage.StageAsync(StorageKind.Pack, None))
+        {
+            await staged.AppendAsync(bytes, None);
+            await staged.CommitAsync(key, None);
+        }
+
+        (await storage.ReadAllAsync(key, None)).ShouldBe(bytes);
+        (await ListedPacksAsync(storage)).Count.ShouldBe(1);
+    }
+
+    private static async Task<List<StorageEntry>> ListedPacksAsync(IStorage storage)
+    {
+        var entries = new List<StorageEntry>();
+        await foreach (var entry in storage.ListAsync(StorageKind.Pack, None))
+        {
+            entries.Add(entry);
+        }
+        return entries;
+    }
+
+    [Fact]
     public async Task Put_writes_from_the_current_position_of_the_stream()
     {
         var storage = CreateStorage();

@@ -16,7 +16,7 @@ namespace Arca.Repo;
 /// An open repository: storage plus the master key, settings and (once loaded) the blob index.
 /// Engines take the narrow role interfaces it implements, not this class.
 /// </summary>
-public sealed class Repository : IBlobLoader, IBlobSaver, ITreeLoader, ISnapshotStore
+public sealed class Repository : IBlobLoader, IBlobSaver, ITreeLoader, ISnapshotStore, IAsyncDisposable
 {
     private static readonly StorageKey ConfigKey = new(StorageKind.Config, "config");
     private PackSaver? _saver;
@@ -226,6 +226,15 @@ public sealed class Repository : IBlobLoader, IBlobSaver, ITreeLoader, ISnapshot
 
     /// <summary>Uploads every pending pack and writes the index files for them. Call before saving a snapshot.</summary>
     public Task FlushAsync(CancellationToken cancellationToken) => _saver?.FlushAsync(cancellationToken) ?? Task.CompletedTask;
+
+    /// <summary>Discards a pack left half-filled by a save that did not flush (a failed or cancelled backup).</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (_saver is { } saver)
+        {
+            await saver.DiscardAsync();
+        }
+    }
 
     public async Task<byte[]> LoadBlobAsync(BlobId id, CancellationToken cancellationToken)
     {

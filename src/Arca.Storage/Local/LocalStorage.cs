@@ -51,7 +51,7 @@ public sealed class LocalStorage : IStorage
             return;
         }
         var folder = Path.GetDirectoryName(path)!;
-        var temp = Path.Combine(folder, TempPrefix + Guid.NewGuid().ToString("N"));
+        var temp = TemporaryPath(folder);
         try
         {
             // Inside the try, so a folder that cannot be made is reported as a storage error too.
@@ -68,14 +68,7 @@ public sealed class LocalStorage : IStorage
                 await content.CopyToAsync(file, 1 << 20, cancellationToken);
                 file.Flush(flushToDisk: true);
             }
-            // Write-once files are read-only, as restic does: a stray rm or editor asks first.
-            File.SetUnixFileMode(temp, UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
-            File.Move(temp, path, overwrite: false);
-        }
-        catch (IOException) when (File.Exists(path))
-        {
-            // Another writer put the same content first.
-            TryDelete(temp);
+            PublishTemporary(temp, key);
         }
         catch (Exception ex)
         {
@@ -85,6 +78,36 @@ public sealed class LocalStorage : IStorage
                 throw;
             }
             throw new StorageException($"Could not write {key} in {_root}: {ex.Message}", isTransient: false, ex);
+        }
+    }
+
+    /// <summary>Stages in the kind's folder, so the commit is a rename on the same file system.</summary>
+    public Task<IStagedFile> StageAsync(StorageKind kind, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var folder = kind == StorageKind.Config ? _root : Path.Combine(_root, FolderOf(kind));
+        return Task.FromResult<IStagedFile>(LocalStage.Create(this, folder, TemporaryPath(folder)));
+    }
+
+    private static string TemporaryPath(string folder) => Path.Combine(folder, TempPrefix + Guid.NewGuid().ToString("N"));
+
+    /// <summary>
+    /// Moves a complete, flushed temporary file to <paramref name="key"/>'s place, read-only (write-once files
+    /// are, as in restic: a stray rm or editor asks first). If the name exists, another writer put the same
+    /// content first and the temporary file goes.
+    /// </summary>
+    internal void PublishTemporary(string temp, StorageKey key)
+    {
+        var path = PathOf(key);
+        File.SetUnixFileMode(temp, UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            File.Move(temp, path, overwrite: false);
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            TryDelete(temp);
         }
     }
 
@@ -237,7 +260,7 @@ public sealed class LocalStorage : IStorage
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Config is a single file, not a folder."),
     };
 
-    private static void TryDelete(string path)
+    internal static void TryDelete(string path)
     {
         try
         {

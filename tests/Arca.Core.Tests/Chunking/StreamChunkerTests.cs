@@ -65,6 +65,23 @@ public class StreamChunkerTests
     }
 
     [Fact]
+    public async Task Chunks_longer_than_the_starting_buffer_come_out_whole()
+    {
+        // Runs of zeros have no cut points, so they make MaxSize chunks: past the reader's first buffer of
+        // twice the average size, which must grow without losing or reordering a byte.
+        var chunker = ChunkingTestData.SmallChunker();
+        var data = new byte[5 * Small.MaxSize];
+        ChunkingTestData.Large.AsSpan(0, Small.MaxSize).CopyTo(data.AsSpan(2 * Small.MaxSize));
+        var expected = ChunkingTestData.ChunkLengths(chunker, data);
+
+        var chunks = await ChunkingTestData.StreamChunks(chunker, new ShortReadStream(data, seed: 5, maxRead: 5000));
+
+        expected.ShouldContain(length => length > 2 * Small.AverageSize);
+        chunks.Select(chunk => chunk.Length).ToList().ShouldBe(expected);
+        chunks.SelectMany(chunk => chunk).ToArray().ShouldBe(data);
+    }
+
+    [Fact]
     public async Task Stream_chunks_are_within_min_and_max_except_the_last_and_concatenate_to_the_input()
     {
         var data = ChunkingTestData.Large.AsSpan(0, 8 * 1024 * 1024).ToArray();

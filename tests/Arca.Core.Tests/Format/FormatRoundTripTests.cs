@@ -12,6 +12,21 @@ public sealed class FormatRoundTripTests
     private static BlobId RandomId() => new(new Hash256(RandomNumberGenerator.GetBytes(32)));
 
     [Fact]
+    public void A_blob_sealed_in_place_opens_to_its_plaintext_and_differs_from_it()
+    {
+        var plaintext = RandomNumberGenerator.GetBytes(100_000);
+        var buffer = new byte[Sealer.SealedLength(plaintext.Length) + 50];
+        plaintext.CopyTo(buffer, Sealer.NonceSize);
+
+        var length = Key.Sealer.SealInPlace(buffer, plaintext.Length);
+
+        length.ShouldBe(Sealer.SealedLength(plaintext.Length));
+        buffer.AsSpan(Sealer.NonceSize, 64).ToArray().ShouldNotBe(plaintext[..64]);
+        Key.Sealer.Open(buffer.AsSpan(0, length)).ShouldBe(plaintext);
+        Should.Throw<ArgumentException>(() => Key.Sealer.SealInPlace(new byte[Sealer.Overhead + 9], 10));
+    }
+
+    [Fact]
     public void Pack_trailer_round_trips_entries_and_derives_offsets_from_order()
     {
         var blobs = new List<BlobEntry>

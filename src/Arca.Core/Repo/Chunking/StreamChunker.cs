@@ -3,8 +3,9 @@ using System.Buffers;
 namespace Arca.Repo.Chunking;
 
 /// <summary>
-/// Splits a stream into content-defined chunks. Owns a pooled buffer of at least MaxSize;
-/// each chunk returned by <see cref="NextAsync"/> points into it and is valid only until the next
+/// Splits a stream into content-defined chunks. Owns a pooled buffer of twice the average chunk size,
+/// grown to MaxSize only when a chunk runs past it (rare, so most readers hold a quarter of what a
+/// MaxSize buffer would); each chunk returned by <see cref="NextAsync"/> points into it and is valid only until the next
 /// call (or <see cref="Dispose"/>). Does not dispose the source stream.
 /// </summary>
 public sealed class StreamChunker : IDisposable
@@ -32,9 +33,9 @@ public sealed class StreamChunker : IDisposable
         _chunker = chunker;
         _maxSize = chunker.Parameters.MaxSize;
         _pool = pool;
-        // One MaxSize of buffer per stream: a refill happens only when the chunker asks for more, so
-        // the tail moved to the front is at most one unfinished chunk, and memory stays one chunk per reader.
-        _buffer = pool.Rent(_maxSize);
+        // A refill happens only when the chunker asks for more, so the tail moved to the front is at most one
+        // unfinished chunk, and memory stays about one chunk per reader.
+        _buffer = pool.Rent(Math.Min(_maxSize, 2 * chunker.Parameters.AverageSize));
     }
 
     /// <summary>
@@ -68,12 +69,27 @@ public sealed class StreamChunker : IDisposable
                 _start += length;
                 return chunk;
             }
-            if (_endOfStream || (_start == 0 && _end == buffer.Length))
+            if (_start == 0 && _end == buffer.Length && buffer.Length < _maxSize)
+            {
+                buffer = Grow();
+            }
+            else if (_endOfStream || (_start == 0 && _end == buffer.Length))
             {
                 throw new InvalidOperationException($"The chunker returned {length} with {available} bytes buffered.");
             }
             await FillAsync(buffer, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>A chunk is longer than the buffer: move to one of MaxSize, keeping what is buffered.</summary>
+    private byte[] Grow()
+    {
+        var old = _buffer!;
+        var bigger = _pool.Rent(_maxSize);
+        Buffer.BlockCopy(old, 0, bigger, 0, _end);
+        _buffer = bigger;
+        _pool.Return(old);
+        return bigger;
     }
 
     private async ValueTask FillAsync(byte[] buffer, CancellationToken cancellationToken)

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Arca.Repo.Compression;
@@ -11,10 +10,11 @@ namespace Arca.Repo.Packs;
 
 /// <summary>
 /// Turns blobs into packs. Callers on any thread hand in a blob; it is deduplicated against the index
-/// and against blobs already in flight, compressed (or kept raw) into a pooled scratch buffer, and sealed
-/// straight into the open pack's buffer. A full pack gets its trailer and is uploaded under the SHA-256
-/// of its bytes while the next one fills. Pack buffers are a fixed set of <c>maxUploads</c> arrays,
-/// reused: a writer that finds them all uploading waits, which bounds memory whatever the input.
+/// and against blobs already in flight, compressed (or kept raw) and sealed in one pooled scratch buffer,
+/// and appended to the open pack, which the storage stages (in place for a local folder, in a temporary
+/// file for an object store), so a pack never sits in memory whole. A full pack gets its trailer and is
+/// committed under the SHA-256 of its bytes while the next one fills; at most <c>maxUploads</c> commits run
+/// at once, and a writer that finds them all busy waits, which bounds what is staged whatever the input.
 /// Every <see cref="IndexEvery"/> packs an index file is written, so a crash keeps what was indexed;
 /// packs written after the last index file are unreferenced and removed by prune.
 /// </summary>
@@ -29,19 +29,23 @@ internal sealed class PackSaver
     private readonly int _compressionLevel;
     private readonly ConcurrentDictionary<BlobId, byte> _inFlight = new();
     private readonly SemaphoreSlim _appendLock = new(1, 1);
-    private readonly SemaphoreSlim _freeBufferCount;
-    private readonly ConcurrentQueue<byte[]> _freeBuffers = new();
+    private readonly SemaphoreSlim _uploadSlots;
     private readonly List<Task> _uploads = [];
     private readonly List<IndexFile.PackBlobs> _unindexed = [];
     private OpenPack? _open;
     private Exception? _failure;
 
-    private sealed class OpenPack(byte[] buffer, bool pooled)
+    private sealed class OpenPack(IStagedFile file) : IAsyncDisposable
     {
-        public byte[] Buffer { get; } = buffer;
-        public bool Pooled { get; } = pooled;
+        public IStagedFile File { get; } = file;
+        public IncrementalHash Hash { get; } = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         public List<BlobEntry> Entries { get; } = [];
-        public int Length { get; set; }
+
+        public async ValueTask DisposeAsync()
+        {
+            Hash.Dispose();
+            await File.DisposeAsync();
+        }
     }
 
     public PackSaver(IStorage storage, MasterKey key, BlobIndex index, int packSize, int compressionLevel, int maxUploads)
@@ -51,8 +55,7 @@ internal sealed class PackSaver
         _index = index;
         _packSize = packSize;
         _compressionLevel = compressionLevel;
-        // One pack filling while the others upload: with maxUploads 2, two 16 MiB buffers in all.
-        _freeBufferCount = new SemaphoreSlim(Math.Max(2, maxUploads));
+        _uploadSlots = new SemaphoreSlim(Math.Max(1, maxUploads));
     }
 
     public long BlobsAdded;
@@ -70,15 +73,21 @@ internal sealed class PackSaver
         {
             return false;
         }
-        var pool = BufferPool.Shared;
-        var compressBuffer = _compressionLevel > 0 ? pool.Rent(BlobCompressor.MaxCompressedLength(plaintext.Length)) : null;
+        // One buffer for the whole blob: compressed (or copied raw) to just after the nonce, then sealed in place.
+        var work = BufferPool.Shared.Rent(Sealer.SealedLength(plaintext.Length));
         try
         {
-            var n = compressBuffer is null ? -1 : BlobCompressor.TryCompress(plaintext.Span, compressBuffer, _compressionLevel);
+            var body = work.AsSpan(Sealer.NonceSize, BlobCompressor.MaxCompressedLength(plaintext.Length));
+            var n = _compressionLevel > 0 ? BlobCompressor.TryCompress(plaintext.Span, body, _compressionLevel) : -1;
             var compressed = n >= 0;
-            var payload = compressed ? compressBuffer.AsMemory(0, n) : plaintext;
-            var sealedLength = Sealer.SealedLength(payload.Length);
-            await AppendAsync(new BlobEntry(id, type, compressed, 0, (uint)sealedLength, (uint)plaintext.Length), payload, cancellationToken);
+            if (!compressed)
+            {
+                plaintext.Span.CopyTo(work.AsSpan(Sealer.NonceSize));
+                n = plaintext.Length;
+            }
+            var sealedLength = _key.Sealer.SealInPlace(work, n);
+            await AppendAsync(new BlobEntry(id, type, compressed, 0, (uint)sealedLength, (uint)plaintext.Length),
+                work.AsMemory(0, sealedLength), cancellationToken);
             Interlocked.Increment(ref BlobsAdded);
             Interlocked.Add(ref BytesAdded, plaintext.Length);
             Interlocked.Add(ref BytesAddedStored, sealedLength);
@@ -91,35 +100,44 @@ internal sealed class PackSaver
         }
         finally
         {
-            if (compressBuffer is not null)
-            {
-                pool.Return(compressBuffer);
-            }
+            BufferPool.Shared.Return(work);
         }
     }
 
-    /// <summary>Seals <paramref name="payload"/> straight into the open pack (AES-GCM is fast enough to run under the lock).</summary>
-    private async Task AppendAsync(BlobEntry entry, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    /// <summary>Appends a sealed blob to the open pack, starting a new pack when it would overflow.</summary>
+    private async Task AppendAsync(BlobEntry entry, ReadOnlyMemory<byte> sealedBlob, CancellationToken cancellationToken)
     {
-        var sealedLength = (int)entry.StoredLength;
         await _appendLock.WaitAsync(cancellationToken);
         try
         {
-            if (_open is { } current && current.Length + sealedLength > current.Buffer.Length)
+            if (_open is { } current && current.File.Length + sealedBlob.Length > _packSize)
             {
                 _open = null;
-                StartUpload(current);
+                await StartUploadAsync(current, cancellationToken);
             }
-            if (sealedLength > _packSize)
+            _open ??= new OpenPack(await _storage.StageAsync(StorageKind.Pack, cancellationToken));
+            var pack = _open;
+            pack.Entries.Add(entry with { Offset = (uint)pack.File.Length });
+            pack.Hash.AppendData(sealedBlob.Span);
+            await pack.File.AppendAsync(sealedBlob, cancellationToken);
+            if (pack.File.Length >= _packSize)
             {
-                // A blob larger than a pack (a tree of a huge folder) gets a pack of its own.
-                var alone = new OpenPack(new byte[sealedLength], pooled: false);
-                Add(alone, entry, payload.Span);
-                StartUpload(alone);
-                return;
+                // Full, or one blob larger than a pack (a tree of a huge folder): it goes alone.
+                _open = null;
+                await StartUploadAsync(pack, cancellationToken);
             }
-            _open ??= new OpenPack(await RentPackBufferAsync(cancellationToken), pooled: true);
-            Add(_open, entry, payload.Span);
+        }
+        catch (Exception ex)
+        {
+            // A pack that failed half-way is dropped with the blobs already in it, whose savers were told they
+            // were stored: the whole save fails from here on, so no snapshot can refer to them.
+            if (_open is { } broken)
+            {
+                _open = null;
+                _failure ??= ex;
+                await broken.DisposeAsync();
+            }
+            throw;
         }
         finally
         {
@@ -127,21 +145,17 @@ internal sealed class PackSaver
         }
     }
 
-    private void Add(OpenPack pack, BlobEntry entry, ReadOnlySpan<byte> payload)
+    private async Task StartUploadAsync(OpenPack pack, CancellationToken cancellationToken)
     {
-        var written = _key.Sealer.Seal(payload, pack.Buffer.AsSpan(pack.Length));
-        pack.Entries.Add(entry with { Offset = (uint)pack.Length });
-        pack.Length += written;
-    }
-
-    private async Task<byte[]> RentPackBufferAsync(CancellationToken cancellationToken)
-    {
-        await _freeBufferCount.WaitAsync(cancellationToken);
-        return _freeBuffers.TryDequeue(out var buffer) ? buffer : new byte[_packSize];
-    }
-
-    private void StartUpload(OpenPack pack)
-    {
+        try
+        {
+            await _uploadSlots.WaitAsync(cancellationToken);
+        }
+        catch
+        {
+            await pack.DisposeAsync();
+            throw;
+        }
         var upload = Task.Run(async () =>
         {
             try
@@ -154,11 +168,8 @@ internal sealed class PackSaver
             }
             finally
             {
-                if (pack.Pooled)
-                {
-                    _freeBuffers.Enqueue(pack.Buffer);
-                    _freeBufferCount.Release();
-                }
+                await pack.DisposeAsync();
+                _uploadSlots.Release();
             }
         }, CancellationToken.None);
         lock (_uploads)
@@ -170,16 +181,11 @@ internal sealed class PackSaver
 
     private async Task UploadAsync(OpenPack pack, CancellationToken cancellationToken)
     {
-        var body = pack.Buffer.AsMemory(0, pack.Length);
         var trailer = PackTrailer.Encode(_key.Sealer, pack.Entries);
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        hash.AppendData(body.Span);
-        hash.AppendData(trailer);
-        var id = new PackId(new Hash256(hash.GetHashAndReset()));
-        await using (var stream = new SegmentStream([body, trailer]))
-        {
-            await _storage.PutAsync(new StorageKey(StorageKind.Pack, id.ToString()), stream, cancellationToken);
-        }
+        pack.Hash.AppendData(trailer);
+        await pack.File.AppendAsync(trailer, cancellationToken);
+        var id = new PackId(new Hash256(pack.Hash.GetHashAndReset()));
+        await pack.File.CommitAsync(new StorageKey(StorageKind.Pack, id.ToString()), cancellationToken);
         _index.AddPack(id, pack.Entries);
         foreach (var entry in pack.Entries)
         {
@@ -217,7 +223,7 @@ internal sealed class PackSaver
             if (_open is { } last)
             {
                 _open = null;
-                StartUpload(last);
+                await StartUploadAsync(last, cancellationToken);
             }
         }
         finally
@@ -242,6 +248,34 @@ internal sealed class PackSaver
         {
             await WriteIndexAsync(rest, cancellationToken);
         }
+    }
+
+    /// <summary>
+    /// Drops the pack being filled, if any (its staged bytes are deleted), and waits for the uploads that are
+    /// running. For a backup that failed or was cancelled; what was committed stays, unreferenced until prune.
+    /// </summary>
+    public async Task DiscardAsync()
+    {
+        await _appendLock.WaitAsync(CancellationToken.None);
+        try
+        {
+            if (_open is { } open)
+            {
+                _open = null;
+                await open.DisposeAsync();
+            }
+        }
+        finally
+        {
+            _appendLock.Release();
+        }
+        Task[] pending;
+        lock (_uploads)
+        {
+            pending = [.. _uploads];
+            _uploads.Clear();
+        }
+        await Task.WhenAll(pending).ContinueWith(_ => { }, TaskScheduler.Default);
     }
 
     private void ThrowIfFailed()

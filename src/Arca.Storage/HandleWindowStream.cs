@@ -1,17 +1,34 @@
 using Microsoft.Win32.SafeHandles;
 
-namespace Arca.Storage.Local;
+namespace Arca.Storage;
 
 /// <summary>
-/// A read-only view of <c>length</c> bytes at <c>offset</c> of an open file, read with positional reads
-/// (pread), so many readers can share one handle at once.
+/// A read-only, seekable view of <c>length</c> bytes at <c>offset</c> of an open file, read with positional
+/// reads (pread), so many readers can share one handle at once and none moves another's position.
 /// </summary>
 internal sealed class HandleWindowStream(SafeFileHandle handle, long offset, long length) : ReadOnlyStream
 {
     private long _position;
 
+    public override bool CanSeek => true;
     public override long Length => length;
-    public override long Position { get => _position; set => throw new NotSupportedException(); }
+
+    public override long Position
+    {
+        get => _position;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            _position = value;
+        }
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => Position = origin switch
+    {
+        SeekOrigin.Begin => offset,
+        SeekOrigin.Current => _position + offset,
+        _ => length + offset,
+    };
 
     public override int Read(Span<byte> buffer)
     {
@@ -36,5 +53,4 @@ internal sealed class HandleWindowStream(SafeFileHandle handle, long offset, lon
         _position += n;
         return n;
     }
-
 }
