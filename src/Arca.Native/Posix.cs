@@ -12,7 +12,8 @@ public static class Posix
 {
     private const long NanosecondsPerSecond = 1_000_000_000;
 
-    public static uint EffectiveUserId => LibC.GetEuid();
+    /// <summary>The effective user id, read once: Arca never changes it, and a restore asks for every file.</summary>
+    public static uint EffectiveUserId { get; } = LibC.GetEuid();
 
     /// <summary>statx of <paramref name="path"/> itself: a final symlink is not followed.</summary>
     public static FileStatus LinkStatus(string path)

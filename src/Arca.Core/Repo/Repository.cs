@@ -256,7 +256,7 @@ public sealed class Repository : IBlobLoader, IBlobSaver, ITreeLoader, ISnapshot
         {
             await Storage.ReadIntoAsync(new StorageKey(StorageKind.Pack, location.Pack.ToString()), entry.Offset,
                 sealedBuffer.AsMemory(0, (int)entry.StoredLength), cancellationToken);
-            OpenBlob(location.Pack, entry, sealedBuffer.AsSpan(0, (int)entry.StoredLength), plain);
+            OpenBlobInPlace(location.Pack, entry, sealedBuffer.AsSpan(0, (int)entry.StoredLength), plain);
             return new PooledBlob(plain, (int)entry.RawLength);
         }
         catch (Exception ex)
@@ -289,6 +289,32 @@ public sealed class Repository : IBlobLoader, IBlobSaver, ITreeLoader, ISnapshot
     /// <summary>Opens, decompresses and verifies one blob's stored bytes into <paramref name="destination"/> (at least RawLength long).</summary>
     public void OpenBlob(PackId pack, BlobEntry entry, ReadOnlySpan<byte> sealedBytes, Span<byte> destination)
     {
+        if (!entry.Compressed)
+        {
+            OpenBlob(pack, entry, sealedBytes, [], destination);
+            return;
+        }
+        var opened = BufferPool.Shared.Rent(Math.Max(0, sealedBytes.Length - Sealer.Overhead));
+        try
+        {
+            OpenBlob(pack, entry, sealedBytes, opened, destination);
+        }
+        finally
+        {
+            BufferPool.Shared.Return(opened);
+        }
+    }
+
+    /// <summary>
+    /// As <see cref="OpenBlob(PackId, BlobEntry, ReadOnlySpan{byte}, Span{byte})"/>, but a compressed blob is
+    /// decrypted where it lies, so a restore needs no third buffer; <paramref name="sealedBytes"/> is spent.
+    /// </summary>
+    public void OpenBlobInPlace(PackId pack, BlobEntry entry, Span<byte> sealedBytes, Span<byte> destination) =>
+        OpenBlob(pack, entry, sealedBytes, entry.Compressed ? sealedBytes[Sealer.NonceSize..] : [], destination);
+
+    /// <param name="opened">Where a compressed blob is decrypted before decompression (may be the ciphertext itself).</param>
+    private void OpenBlob(PackId pack, BlobEntry entry, ReadOnlySpan<byte> sealedBytes, Span<byte> opened, Span<byte> destination)
+    {
         var plain = destination[..(int)entry.RawLength];
         if (!entry.Compressed)
         {
@@ -299,25 +325,17 @@ public sealed class Repository : IBlobLoader, IBlobSaver, ITreeLoader, ISnapshot
         }
         else
         {
-            var opened = BufferPool.Shared.Rent(Math.Max(0, sealedBytes.Length - Sealer.Overhead));
+            if (!Key.Sealer.TryOpen(sealedBytes, opened, out var n))
+            {
+                throw new BlobDamagedException(entry.Id, pack, "it does not decrypt");
+            }
             try
             {
-                if (!Key.Sealer.TryOpen(sealedBytes, opened, out var n))
-                {
-                    throw new BlobDamagedException(entry.Id, pack, "it does not decrypt");
-                }
-                try
-                {
-                    BlobCompressor.Decompress(opened.AsSpan(0, n), plain);
-                }
-                catch (InvalidDataException ex)
-                {
-                    throw new BlobDamagedException(entry.Id, pack, ex.Message);
-                }
+                BlobCompressor.Decompress(opened[..n], plain);
             }
-            finally
+            catch (InvalidDataException ex)
             {
-                BufferPool.Shared.Return(opened);
+                throw new BlobDamagedException(entry.Id, pack, ex.Message);
             }
         }
         if (Key.IdOf(plain) != entry.Id)
