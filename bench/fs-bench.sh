@@ -7,8 +7,9 @@
 # Each rep, for each tool in turn (interleaved, so both see the same machine state): a fresh copy of the
 # tree, a fresh repository, then backup #1, backup #2 (unchanged), mutate 1%, backup #3, restore of the
 # latest snapshot into an empty folder (compared with the tree), and a full read check. Needs about
-# 6 GiB of free disk per rep (trees, repositories and restores are kept until the end). The page cache
-# is warmed before each step that reads the tree. Cells are medians over the reps; peak memory is the
+# 6 GiB of free disk per rep (trees, repositories and restores are kept until the end). Before each step
+# the page cache is dropped (as root) and what the step reads is read back in: see settle below.
+# Cells are medians over the reps; peak memory is the
 # largest resident set of the process. Results: $WORK/results.tsv and bench/results/fs-SIZE.md.
 set -euo pipefail
 SIZE=${1:-1G}
@@ -30,7 +31,21 @@ if [ ! -d "$BASE" ]; then
   python3 "$here/gen_tree.py" generate "$BASE" --size "$SIZE" --seed "$SEED" >&2
 fi
 
-warm() { find "$1" -type f -print0 | xargs -0 cat >/dev/null; }
+warm() { for d in "$@"; do [ -e "$d" ] && find "$d" -type f -print0 | xargs -0 -r cat >/dev/null; done; return 0; }
+
+# settle PATH...: flush and drop the page cache, then read PATH... back in. On this kind of virtual machine a
+# page of memory that the guest has never used costs a fault in the host the first time it is touched:
+# writing 1 GiB into never-used page cache took 3.2 s of system time here, into recycled pages 0.3 s. Without
+# dropping, whichever tool first wrote into fresh memory paid that (restic's restore: 1.9 s or 5.2 s of
+# system time, run to run). Dropping the cache (root only) recycles memory for both tools alike.
+# The programs and the libraries they load are brought back too (each runs a cheap command on its
+# repository), as on a machine that runs them daily.
+settle() {
+  sync
+  if [ -w /proc/sys/vm/drop_caches ]; then echo 3 >/proc/sys/vm/drop_caches; fi
+  warm "$@" "$root/artifacts/arca" "$(command -v restic)"
+  "${snapshots[@]}" >/dev/null 2>&1 || true
+}
 
 # timed TOOL STEP REP cmd...: wall seconds and peak RSS (KiB) into the TSV
 timed() {
@@ -66,6 +81,7 @@ run_tool() {
       export ARCA_REPOSITORY=$t/repo
       "$ARCA" init -q >>"$WORK/log"
       backup=("$ARCA" backup --host bench -q tree)
+      snapshots=("$ARCA" snapshots -q)
       restore=("$ARCA" restore latest --target restore -q)
       check=("$ARCA" check --read-data -q)
       ;;
@@ -73,24 +89,25 @@ run_tool() {
       export RESTIC_REPOSITORY=$t/repo RESTIC_CACHE_DIR=$t/cache
       restic init >>"$WORK/log" 2>&1
       backup=(restic backup --host bench -q tree)
+      snapshots=(restic snapshots -q)
       restore=(restic restore latest --target restore -q)
       check=(restic check --read-data -q)
       ;;
   esac
-  warm tree; timed "$tool" backup1 "$rep" "${backup[@]}"
+  settle tree repo cache; timed "$tool" backup1 "$rep" "${backup[@]}"
   record "$tool" backup1 "$rep" repo_bytes "$(du -sb repo | cut -f1)"
-  warm tree; timed "$tool" backup2 "$rep" "${backup[@]}"
+  settle tree repo cache; timed "$tool" backup2 "$rep" "${backup[@]}"
   python3 "$here/gen_tree.py" mutate tree --seed "$SEED" --round 1 >>"$WORK/log"
   local before
   before=$(du -sb repo | cut -f1)
-  warm tree; timed "$tool" backup3 "$rep" "${backup[@]}"
+  settle tree repo cache; timed "$tool" backup3 "$rep" "${backup[@]}"
   record "$tool" backup3 "$rep" growth_bytes "$(( $(du -sb repo | cut -f1) - before ))"
   mkdir restore
-  timed "$tool" restore "$rep" "${restore[@]}"
+  settle repo cache; timed "$tool" restore "$rep" "${restore[@]}"
   local got
   got=$(find restore -type d -name tree | head -1)
   diff -r tree "$got" >/dev/null || { echo "$tool: the restored tree differs from the source" >&2; exit 1; }
-  timed "$tool" check "$rep" "${check[@]}"
+  settle repo cache; timed "$tool" check "$rep" "${check[@]}"
   cd "$WORK"
 }
 

@@ -85,8 +85,11 @@ public sealed class CommandContext
         return Console.In.ReadLine() ?? "";
     }
 
+    /// <summary>The storage that --repo (or ARCA_REPOSITORY) names, with S3 credentials from this command's environment.</summary>
+    public Storage.IStorage OpenStorage() => Operations.RepositoryLocation.Open(RepositoryLocation, Console.GetEnvironmentVariable);
+
     public Task<RepositorySession> OpenAsync(LockKind lockKind, string operation, bool loadIndex, CancellationToken cancellationToken) =>
-        RepositorySession.OpenAsync(RepositoryLocation, ReadPassword(), lockKind, operation, loadIndex, Time, cancellationToken);
+        RepositorySession.OpenAsync(OpenStorage(), ReadPassword(), lockKind, operation, loadIndex, Time, cancellationToken);
 
     public T Get<T>(Option<T> option) => _parse.GetValue(option)!;
     public T Get<T>(Argument<T> argument) => _parse.GetValue(argument)!;

@@ -1,21 +1,38 @@
 using Arca.Storage;
+using Arca.Storage.Decorators;
 using Arca.Storage.Local;
+using Arca.Storage.S3;
 
 namespace Arca.Operations;
 
-/// <summary>Turns a --repo value into storage. Today: a local folder; the S3 backend adds its scheme here.</summary>
+/// <summary>
+/// Turns a --repo value into storage: <c>s3:http(s)://HOST[:PORT]/BUCKET[/PREFIX]</c> for an S3-compatible
+/// store (credentials from the AWS_* variables, retried on transient failures), otherwise a local folder
+/// (optionally written <c>local:PATH</c>).
+/// </summary>
 public static class RepositoryLocation
 {
-    public static IStorage Open(string location)
+    public static IStorage Open(string location, Func<string, string?> environment)
     {
         if (string.IsNullOrWhiteSpace(location))
         {
             throw new ArcaException(ErrorCode.Usage, "No repository given.", "Pass --repo PATH or set ARCA_REPOSITORY.");
         }
-        if (location.StartsWith("s3:", StringComparison.OrdinalIgnoreCase))
+        if (location.StartsWith(S3Location.Scheme, StringComparison.OrdinalIgnoreCase))
         {
-            throw new ArcaException(ErrorCode.Usage, $"The repository location '{location}' uses S3, which this build does not support yet.",
-                "Use a local folder for now.");
+            S3Location parsed;
+            S3Options options;
+            try
+            {
+                parsed = S3Location.Parse(location);
+                options = S3Options.FromEnvironment(environment);
+            }
+            catch (FormatException ex)
+            {
+                throw new ArcaException(ErrorCode.Usage, ex.Message,
+                    "An S3 repository is written s3:http://HOST:PORT/BUCKET[/PREFIX], with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY set.");
+            }
+            return new RetryingStorage(new S3Storage(parsed, options));
         }
         var path = location.StartsWith("local:", StringComparison.Ordinal) ? location["local:".Length..] : location;
         return new LocalStorage(path);

@@ -1,3 +1,4 @@
+using Arca.Storage;
 using Arca.Repo;
 
 namespace Arca.Operations;
@@ -32,10 +33,9 @@ public sealed class RepositorySession : IAsyncDisposable
         }
     }
 
-    public static async Task<RepositorySession> OpenAsync(string location, string password, LockKind lockKind, string operation,
+    public static async Task<RepositorySession> OpenAsync(IStorage storage, string password, LockKind lockKind, string operation,
         bool loadIndex, TimeProvider time, CancellationToken cancellationToken)
     {
-        var storage = RepositoryLocation.Open(location);
         var repository = await Repository.OpenAsync(storage, password, cancellationToken);
         RepositoryLock? repositoryLock = null;
         if (lockKind != LockKind.None)

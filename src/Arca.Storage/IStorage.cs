@@ -34,6 +34,12 @@ public interface IStorage
     Task DeleteAsync(StorageKey key, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Makes what must exist before a new repository's first file is written (a folder layout, a bucket).
+    /// Idempotent; by default there is nothing to make.
+    /// </summary>
+    Task CreateAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>
     /// Starts a file of <paramref name="kind"/> whose name is given at its commit. By default it is staged in
     /// the machine's temporary folder and committed with <see cref="PutAsync"/>; a storage that can stage in
     /// place (a local folder: write, then rename) does so and saves the copy.

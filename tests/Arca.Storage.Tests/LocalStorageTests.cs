@@ -15,7 +15,7 @@ public sealed class LocalStorageTests : StorageContract, IDisposable
     private async Task<LocalStorage> CreateWithLayoutAsync()
     {
         var storage = new LocalStorage(_folder.Combine("repo"));
-        await storage.CreateLayoutAsync(None);
+        await storage.CreateAsync(None);
         return storage;
     }
 

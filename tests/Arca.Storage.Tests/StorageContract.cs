@@ -51,13 +51,13 @@ public abstract class StorageContract
             await staged.AppendAsync(bytes.AsMemory(1000), None);
             staged.Length.ShouldBe(bytes.Length);
             (await storage.StatAsync(key, None)).ShouldBeNull();
-            (await ListedPacksAsync(storage)).ShouldBeEmpty();
+            (await ListAsync(storage, StorageKind.Pack)).ShouldBeEmpty();
 
             await staged.CommitAsync(key, None);
         }
 
         (await storage.ReadAllAsync(key, None)).ShouldBe(bytes);
-        (await ListedPacksAsync(storage)).ShouldBe([new StorageEntry(key, bytes.Length)]);
+        (await ListAsync(storage, StorageKind.Pack)).ShouldBe([new StorageEntry(key, bytes.Length)]);
     }
 
     [Fact]
@@ -70,7 +70,7 @@ public abstract class StorageContract
             await staged.AppendAsync(Bytes(5000), None);
         }
 
-        (await ListedPacksAsync(storage)).ShouldBeEmpty();
+        (await ListAsync(storage, StorageKind.Pack)).ShouldBeEmpty();
     }
 
     [Fact]
@@ -88,17 +88,7 @@ public abstract class StorageContract
         }
 
         (await storage.ReadAllAsync(key, None)).ShouldBe(bytes);
-        (await ListedPacksAsync(storage)).Count.ShouldBe(1);
-    }
-
-    private static async Task<List<StorageEntry>> ListedPacksAsync(IStorage storage)
-    {
-        var entries = new List<StorageEntry>();
-        await foreach (var entry in storage.ListAsync(StorageKind.Pack, None))
-        {
-            entries.Add(entry);
-        }
-        return entries;
+        (await ListAsync(storage, StorageKind.Pack)).Count.ShouldBe(1);
     }
 
     [Fact]

@@ -13,8 +13,8 @@ public static class InitCommand
         {
             // For tests only: the cheapest key derivation libsodium allows makes each open instant.
             var kdf = context.Console.GetEnvironmentVariable("ARCA_INSECURE_TEST_KDF") == "1" ? KdfParameters.Insecure : null;
-            var location = context.RepositoryLocation;
-            var repository = await new InitOperation(context.Time).RunAsync(location, context.ReadPassword(confirm: true), kdf, ct);
+            var storage = context.OpenStorage();
+            var repository = await new InitOperation(context.Time).RunAsync(storage, context.ReadPassword(confirm: true), kdf, ct);
             if (context.Json)
             {
                 Output.JsonOut.Write(context.Console.Out, w =>

@@ -29,6 +29,8 @@ public sealed class FaultInjectingStorage : IStorage
 
     public StorageProperties Properties => _inner.Properties;
 
+    public Task CreateAsync(CancellationToken cancellationToken) => _inner.CreateAsync(cancellationToken);
+
     /// <summary>How many faults have been injected so far, of every sort.</summary>
     public long InjectedFaults => Interlocked.Read(ref _injectedFaults);
 

@@ -32,6 +32,9 @@ public sealed class RetryingStorage : IStorage
 
     public StorageProperties Properties => _inner.Properties;
 
+    public Task CreateAsync(CancellationToken cancellationToken) =>
+        RunAsync(reading: false, ct => new ValueTask(_inner.CreateAsync(ct)), cancellationToken);
+
     public RetryOptions Options { get; }
 
     public async Task PutAsync(StorageKey key, Stream content, CancellationToken cancellationToken)

@@ -5,11 +5,9 @@ using Microsoft.Win32.SafeHandles;
 namespace Arca.Storage.Local;
 
 /// <summary>
-/// A repository in a local folder. Layout: <c>config</c>, <c>keys/</c>, <c>locks/</c>, <c>snapshots/</c>,
-/// <c>index/</c>, and <c>data/XX/</c> for packs (XX = the first two characters of the name, so no folder
-/// grows past a few thousand files). Every write goes to a temporary file in the destination folder, is
+/// A repository in a local folder, laid out as <see cref="StorageLayout"/> says. Every write goes to a temporary file in the destination folder, is
 /// flushed to disk, then renamed into place: a crash leaves either the whole file or a stray temporary
-/// file (ignored by listing, removed by <see cref="RemoveTemporaryFilesAsync"/>), never a torn one.
+/// file (ignored by listing, removed by <see cref="RemoveTemporaryFiles"/>), never a torn one.
 /// </summary>
 public sealed class LocalStorage : IStorage
 {
@@ -28,15 +26,15 @@ public sealed class LocalStorage : IStorage
 
     public string Root => _root;
 
-    /// <summary>Creates the folder layout. The root may exist but must then be empty.</summary>
-    public Task CreateLayoutAsync(CancellationToken cancellationToken)
+    /// <summary>Creates the folder layout: not needed (writes create folders), but a new repository that shows its layout is less surprising.</summary>
+    public Task CreateAsync(CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(_root);
         foreach (var kind in Enum.GetValues<StorageKind>())
         {
             if (kind != StorageKind.Config)
             {
-                Directory.CreateDirectory(Path.Combine(_root, FolderOf(kind)));
+                Directory.CreateDirectory(Path.Combine(_root, StorageLayout.FolderOf(kind)));
             }
         }
         return Task.CompletedTask;
@@ -85,7 +83,7 @@ public sealed class LocalStorage : IStorage
     public Task<IStagedFile> StageAsync(StorageKind kind, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var folder = kind == StorageKind.Config ? _root : Path.Combine(_root, FolderOf(kind));
+        var folder = Path.Combine(_root, StorageLayout.FolderOf(kind));
         return Task.FromResult<IStagedFile>(LocalStage.Create(this, folder, TemporaryPath(folder)));
     }
 
@@ -191,7 +189,7 @@ public sealed class LocalStorage : IStorage
             }
             yield break;
         }
-        var folder = new DirectoryInfo(Path.Combine(_root, FolderOf(kind)));
+        var folder = new DirectoryInfo(Path.Combine(_root, StorageLayout.FolderOf(kind)));
         if (!folder.Exists)
         {
             yield break;
@@ -243,22 +241,7 @@ public sealed class LocalStorage : IStorage
         return removed;
     }
 
-    public string PathOf(StorageKey key) => key.Kind switch
-    {
-        StorageKind.Config => Path.Combine(_root, "config"),
-        StorageKind.Pack => Path.Combine(_root, "data", key.Name.Length >= 2 ? key.Name[..2] : "00", key.Name),
-        _ => Path.Combine(_root, FolderOf(key.Kind), key.Name),
-    };
-
-    private static string FolderOf(StorageKind kind) => kind switch
-    {
-        StorageKind.Key => "keys",
-        StorageKind.Lock => "locks",
-        StorageKind.Snapshot => "snapshots",
-        StorageKind.Index => "index",
-        StorageKind.Pack => "data",
-        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Config is a single file, not a folder."),
-    };
+    public string PathOf(StorageKey key) => Path.Combine(_root, StorageLayout.RelativePath(key));
 
     internal static void TryDelete(string path)
     {
