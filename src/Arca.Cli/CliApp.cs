@@ -25,6 +25,8 @@ public sealed class CliApp
         root.Subcommands.Add(LsCommand.Create(app));
         root.Subcommands.Add(RestoreCommand.Create(app));
         root.Subcommands.Add(CheckCommand.Create(app));
+        root.Subcommands.Add(ForgetCommand.Create(app));
+        root.Subcommands.Add(PruneCommand.Create(app));
         root.Subcommands.Add(UnlockCommand.Create(app));
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)

@@ -29,8 +29,10 @@ public sealed class Checker
             packsInStorage[entry.Key.Name] = entry.Length;
         }
 
-        // Index files, each on its own, so one damaged file is reported rather than stopping the check.
+        // Index files, each on its own, so one damaged file is reported rather than stopping the check. Files
+        // that another supersedes (left by a prune that stopped early) are read but not counted, as when loading.
         var indexed = new Dictionary<PackId, List<BlobEntry>>();
+        var indexFiles = new List<(string Name, IndexFile File)>();
         await foreach (var entry in storage.ListAsync(StorageKind.Index, cancellationToken))
         {
             try
@@ -41,16 +43,20 @@ public sealed class Checker
                     problems.Add($"Index file {entry.Key.Name} does not hash to its name: it is damaged.");
                     continue;
                 }
-                var file = IndexFile.Decode(_repository.OpenFile(bytes, $"Index file {entry.Key.Name}"), entry.Key.Name);
-                foreach (var pack in file.Packs)
-                {
-                    indexed[pack.Pack] = [.. pack.Blobs];
-                    _repository.Index.AddPack(pack.Pack, pack.Blobs);
-                }
+                indexFiles.Add((entry.Key.Name, IndexFile.Decode(_repository.OpenFile(bytes, $"Index file {entry.Key.Name}"), entry.Key.Name)));
             }
             catch (InvalidDataException ex)
             {
                 problems.Add(ex.Message);
+            }
+        }
+        var superseded = indexFiles.SelectMany(f => f.File.Supersedes).Select(h => h.ToString()).ToHashSet(StringComparer.Ordinal);
+        foreach (var (_, file) in indexFiles.Where(f => !superseded.Contains(f.Name)))
+        {
+            foreach (var pack in file.Packs)
+            {
+                indexed[pack.Pack] = [.. pack.Blobs];
+                _repository.Index.AddPack(pack.Pack, pack.Blobs);
             }
         }
         foreach (var (pack, blobs) in indexed)

@@ -41,8 +41,11 @@ public sealed class Repository : IBlobLoader, IBlobSaver, ITreeLoader, ISnapshot
     public string KeyName { get; }
     public Chunker Chunker { get; }
     public BlobIndex Index { get; } = new();
-    /// <summary>Index files read by <see cref="LoadIndexAsync"/>, by name, for check.</summary>
+    /// <summary>The index files in force, read by <see cref="LoadIndexAsync"/>, by name (for check and prune).</summary>
     public List<(string Name, IndexFile File)> IndexFiles { get; } = [];
+
+    /// <summary>Index files still stored but superseded by another (a prune stopped before deleting them).</summary>
+    public List<string> SupersededIndexFiles { get; } = [];
 
     public static async Task<Repository> InitAsync(IStorage storage, string password, RepositoryOptions options,
         TimeProvider time, CancellationToken cancellationToken)
@@ -193,8 +196,16 @@ public sealed class Repository : IBlobLoader, IBlobSaver, ITreeLoader, ISnapshot
                 }
                 files[i] = (names[i].Name, file);
             });
+        // A file that another names as superseded is ignored: prune rewrites the index into new files and names
+        // the old ones in the last new file it writes, so the old ones count until the new ones are all there.
+        var superseded = files.SelectMany(f => f.Item2.Supersedes).Select(h => h.ToString()).ToHashSet(StringComparer.Ordinal);
         foreach (var (name, file) in files)
         {
+            if (superseded.Contains(name))
+            {
+                SupersededIndexFiles.Add(name);
+                continue;
+            }
             IndexFiles.Add((name, file));
             foreach (var pack in file.Packs)
             {
@@ -386,6 +397,10 @@ public sealed class Repository : IBlobLoader, IBlobSaver, ITreeLoader, ISnapshot
             throw new ArcaException(ErrorCode.RepositoryDamaged, ex.Message, "Run 'arca check' to see what is affected.", ex);
         }
     }
+
+    /// <summary>Removes a snapshot; its data stays until prune finds nothing else needs it.</summary>
+    public Task ForgetSnapshotAsync(SnapshotId id, CancellationToken cancellationToken) =>
+        Storage.DeleteAsync(new StorageKey(StorageKind.Snapshot, id.ToString()), cancellationToken);
 
     public async IAsyncEnumerable<SnapshotId> ListSnapshotIdsAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {

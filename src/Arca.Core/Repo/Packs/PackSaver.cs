@@ -27,6 +27,7 @@ internal sealed class PackSaver
     private readonly BlobIndex _index;
     private readonly int _packSize;
     private readonly int _compressionLevel;
+    private readonly bool _writeIndex;
     private readonly ConcurrentDictionary<BlobId, byte> _inFlight = new();
     private readonly SemaphoreSlim _appendLock = new(1, 1);
     private readonly SemaphoreSlim _uploadSlots;
@@ -48,8 +49,14 @@ internal sealed class PackSaver
         }
     }
 
-    public PackSaver(IStorage storage, MasterKey key, BlobIndex index, int packSize, int compressionLevel, int maxUploads)
+    /// <param name="writeIndex">
+    /// False for prune's repacking, which writes the whole new index itself: its packs stay unreferenced (and
+    /// are removed by the next prune) if it stops before that.
+    /// </param>
+    public PackSaver(IStorage storage, MasterKey key, BlobIndex index, int packSize, int compressionLevel, int maxUploads,
+        bool writeIndex = true)
     {
+        _writeIndex = writeIndex;
         _storage = storage;
         _key = key;
         _index = index;
@@ -102,6 +109,32 @@ internal sealed class PackSaver
         {
             BufferPool.Shared.Return(work);
         }
+    }
+
+    /// <summary>
+    /// Stores a blob that is already sealed (prune copies blobs between packs as they are, after checking them),
+    /// unless this saver's index has it. Returns true if it was new.
+    /// </summary>
+    public async ValueTask<bool> SaveSealedAsync(BlobEntry entry, ReadOnlyMemory<byte> sealedBlob, CancellationToken cancellationToken)
+    {
+        ThrowIfFailed();
+        if (_index.Contains(entry.Id) || !_inFlight.TryAdd(entry.Id, 0))
+        {
+            return false;
+        }
+        try
+        {
+            await AppendAsync(entry with { Offset = 0, StoredLength = (uint)sealedBlob.Length }, sealedBlob, cancellationToken);
+        }
+        catch
+        {
+            _inFlight.TryRemove(entry.Id, out _);
+            throw;
+        }
+        Interlocked.Increment(ref BlobsAdded);
+        Interlocked.Add(ref BytesAdded, entry.RawLength);
+        Interlocked.Add(ref BytesAddedStored, sealedBlob.Length);
+        return true;
     }
 
     /// <summary>Appends a sealed blob to the open pack, starting a new pack when it would overflow.</summary>
@@ -190,6 +223,10 @@ internal sealed class PackSaver
         foreach (var entry in pack.Entries)
         {
             _inFlight.TryRemove(entry.Id, out _);
+        }
+        if (!_writeIndex)
+        {
+            return;
         }
         List<IndexFile.PackBlobs>? toIndex = null;
         lock (_unindexed)
