@@ -27,6 +27,9 @@ public sealed class CliApp
         root.Subcommands.Add(CheckCommand.Create(app));
         root.Subcommands.Add(ForgetCommand.Create(app));
         root.Subcommands.Add(PruneCommand.Create(app));
+        root.Subcommands.Add(KeyCommand.Create(app));
+        root.Subcommands.Add(DiffCommand.Create(app));
+        root.Subcommands.Add(StatsCommand.Create(app));
         root.Subcommands.Add(UnlockCommand.Create(app));
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)

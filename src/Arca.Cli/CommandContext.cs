@@ -59,6 +59,43 @@ public sealed class CommandContext
         return first;
     }
 
+    /// <summary>A new password (key add, key passwd): from <paramref name="file"/>, ARCA_NEW_PASSWORD, or a prompt typed twice.</summary>
+    public string ReadNewPassword(string? file)
+    {
+        if (!string.IsNullOrEmpty(file))
+        {
+            try
+            {
+                using var reader = new StreamReader(file);
+                return reader.ReadLine() ?? "";
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw new ArcaException(ErrorCode.Usage, $"The new password file '{file}' cannot be read: {ex.Message}",
+                    "Check --new-password-file.");
+            }
+        }
+        if (Console.GetEnvironmentVariable("ARCA_NEW_PASSWORD") is { } password)
+        {
+            return password;
+        }
+        if (!Console.InputIsTerminal)
+        {
+            throw new ArcaException(ErrorCode.Usage, "No new password given, and there is no terminal to ask for one.",
+                "Set ARCA_NEW_PASSWORD or pass --new-password-file FILE.");
+        }
+        var first = Prompt("New password: ");
+        if (Prompt("Repeat the new password: ") != first)
+        {
+            throw new ArcaException(ErrorCode.Usage, "The two passwords differ.", "Run the command again and type the same password twice.");
+        }
+        return first;
+    }
+
+    /// <summary>How new key files are derived: the test switch ARCA_INSECURE_TEST_KDF=1 makes them instant.</summary>
+    public Repo.Crypto.KdfParameters? TestKdf =>
+        Console.GetEnvironmentVariable("ARCA_INSECURE_TEST_KDF") == "1" ? Repo.Crypto.KdfParameters.Insecure : null;
+
     private string Prompt(string text)
     {
         Console.Error.Write(text);

@@ -12,7 +12,7 @@ public static class InitCommand
         command.SetAction((parse, ct) => app.RunAsync(parse, async context =>
         {
             // For tests only: the cheapest key derivation libsodium allows makes each open instant.
-            var kdf = context.Console.GetEnvironmentVariable("ARCA_INSECURE_TEST_KDF") == "1" ? KdfParameters.Insecure : null;
+            var kdf = context.TestKdf;
             var storage = context.OpenStorage();
             var repository = await new InitOperation(context.Time).RunAsync(storage, context.ReadPassword(confirm: true), kdf, ct);
             if (context.Json)

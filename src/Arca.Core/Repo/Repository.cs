@@ -138,6 +138,27 @@ public sealed class Repository : IBlobLoader, IBlobSaver, ITreeLoader, ISnapshot
         return config;
     }
 
+    /// <summary>Every key file that parses, by name, oldest first.</summary>
+    public async Task<List<(string Name, KeyFile File)>> ListKeysAsync(CancellationToken cancellationToken)
+    {
+        var keys = new List<(string, KeyFile)>();
+        await foreach (var entry in Storage.ListAsync(StorageKind.Key, cancellationToken))
+        {
+            try
+            {
+                if (JsonSerializer.Deserialize(await Storage.ReadAllAsync(entry.Key, cancellationToken), FormatJson.Default.KeyFile) is { } file
+                    && file.Format == FormatVersion.KeyMagic)
+                {
+                    keys.Add((entry.Key.Name, file));
+                }
+            }
+            catch (JsonException)
+            {
+            }
+        }
+        return [.. keys.OrderBy(k => k.Item2.Created).ThenBy(k => k.Item1, StringComparer.Ordinal)];
+    }
+
     private static async Task<(MasterKey Key, string Name)> UnlockAsync(IStorage storage, string password, CancellationToken cancellationToken)
     {
         var any = false;
