@@ -7,7 +7,7 @@ namespace Arca.Storage.Decorators;
 /// (Kopia's blobtesting/faulty.go, restic's mem backend with error injection). With a seeded random
 /// source it fails operations with a transient <see cref="StorageException"/> before they reach the inner
 /// storage; it can fail a put after the inner write succeeded (the upload landed, the answer was lost);
-/// and it can cut a read short. Thread-safe; with one caller at a time, the same seed gives the same faults.
+/// and it can cut a read short; and it can make every operation wait a while first. Thread-safe; with one caller at a time, the same seed gives the same faults.
 /// </summary>
 public sealed class FaultInjectingStorage : IStorage
 {
@@ -36,6 +36,7 @@ public sealed class FaultInjectingStorage : IStorage
 
     public async Task PutAsync(StorageKey key, Stream content, CancellationToken cancellationToken)
     {
+        await LatencyAsync(cancellationToken);
         MaybeFail("write", key);
         await _inner.PutAsync(key, content, cancellationToken);
         if (Chance(_options.FailAfterPutRate))
@@ -46,20 +47,22 @@ public sealed class FaultInjectingStorage : IStorage
         }
     }
 
-    public Task ReadAsync(StorageKey key, long offset, long length, Func<Stream, CancellationToken, Task> consume,
+    public async Task ReadAsync(StorageKey key, long offset, long length, Func<Stream, CancellationToken, Task> consume,
         CancellationToken cancellationToken)
     {
+        await LatencyAsync(cancellationToken);
         MaybeFail("read", key);
         if (!Chance(_options.ShortReadRate))
         {
-            return _inner.ReadAsync(key, offset, length, consume, cancellationToken);
+            await _inner.ReadAsync(key, offset, length, consume, cancellationToken);
+            return;
         }
         double fraction;
         lock (_randomLock)
         {
             fraction = _random.NextDouble();
         }
-        return _inner.ReadAsync(key, offset, length, (stream, ct) =>
+        await _inner.ReadAsync(key, offset, length, (stream, ct) =>
         {
             var available = length > 0 ? length : LengthOf(stream);
             if (available is not > 0)
@@ -77,15 +80,17 @@ public sealed class FaultInjectingStorage : IStorage
         }, cancellationToken);
     }
 
-    public Task<StorageEntry?> StatAsync(StorageKey key, CancellationToken cancellationToken)
+    public async Task<StorageEntry?> StatAsync(StorageKey key, CancellationToken cancellationToken)
     {
+        await LatencyAsync(cancellationToken);
         MaybeFail("stat", key);
-        return _inner.StatAsync(key, cancellationToken);
+        return await _inner.StatAsync(key, cancellationToken);
     }
 
     public async IAsyncEnumerable<StorageEntry> ListAsync(StorageKind kind,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        await LatencyAsync(cancellationToken);
         if (Chance(_options.FailureRate))
         {
             Interlocked.Increment(ref _injectedFaults);
@@ -98,10 +103,25 @@ public sealed class FaultInjectingStorage : IStorage
         }
     }
 
-    public Task DeleteAsync(StorageKey key, CancellationToken cancellationToken)
+    public async Task DeleteAsync(StorageKey key, CancellationToken cancellationToken)
     {
+        await LatencyAsync(cancellationToken);
         MaybeFail("delete", key);
-        return _inner.DeleteAsync(key, cancellationToken);
+        await _inner.DeleteAsync(key, cancellationToken);
+    }
+
+    private Task LatencyAsync(CancellationToken cancellationToken)
+    {
+        if (_options.MaxLatency <= TimeSpan.Zero)
+        {
+            return Task.CompletedTask;
+        }
+        double fraction;
+        lock (_randomLock)
+        {
+            fraction = _random.NextDouble();
+        }
+        return Task.Delay(_options.MaxLatency * fraction, cancellationToken);
     }
 
     private void MaybeFail(string operation, StorageKey key)

@@ -12,6 +12,9 @@ public sealed record FaultOptions
     /// <summary>The chance (0 to 1) that a read hands its callback fewer bytes than it asked for.</summary>
     public double ShortReadRate { get; init; }
 
+    /// <summary>Each operation first waits a random time up to this long, as a distant server makes it.</summary>
+    public TimeSpan MaxLatency { get; init; }
+
     /// <summary>Seeds the random source, so a failing run can be replayed.</summary>
     public int Seed { get; init; }
 
@@ -21,6 +24,7 @@ public sealed record FaultOptions
         Check(FailureRate, nameof(FailureRate));
         Check(FailAfterPutRate, nameof(FailAfterPutRate));
         Check(ShortReadRate, nameof(ShortReadRate));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxLatency, TimeSpan.Zero);
 
         static void Check(double rate, string name)
         {
