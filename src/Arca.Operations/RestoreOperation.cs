@@ -43,6 +43,9 @@ public sealed class RestoreOperation
             Includes = request.Includes,
             Excludes = [.. request.Excludes.Select(e => new Glob(e))],
             Overwrite = request.Overwrite,
+            // A remote store answers each read after a round trip: keep as many in flight as it takes
+            // connections. A local folder is bound by the file system, where more writers only contend.
+            Workers = Math.Max(Environment.ProcessorCount + 1, repository.Storage.Properties.Connections),
         };
         var restorer = new Restorer(repository, repository, progress);
         var plan = await restorer.PlanAsync(snapshot.Tree, options, cancellationToken);

@@ -11,7 +11,7 @@ public sealed record S3Options
     public string Region { get; init; } = "us-east-1";
 
     /// <summary>Requests run at once: parallel pack uploads, and parts of one multipart upload.</summary>
-    public int Connections { get; init; } = 8;
+    public int Connections { get; init; } = 16;
 
     /// <summary>Objects larger than this go up in parts (packs are 16 MiB; a huge tree blob can be larger).</summary>
     public long MultipartThreshold { get; init; } = 32L << 20;

@@ -38,7 +38,7 @@ public sealed class S3Storage : IStorage, IDisposable
             Timeout = options.RequestTimeout,
             MaxConnectionsPerServer = options.Connections * 2,
         });
-        Properties = new StorageProperties(location.ToString(), options.Connections);
+        Properties = new StorageProperties(location.ToString(), options.Connections, IsRemote: true);
     }
 
     public StorageProperties Properties { get; }

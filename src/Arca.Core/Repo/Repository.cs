@@ -20,6 +20,7 @@ public sealed class Repository : IBlobLoader, IBlobSaver, ITreeLoader, ISnapshot
 {
     private static readonly StorageKey ConfigKey = new(StorageKind.Config, "config");
     private PackSaver? _saver;
+    private PackWindowReader? _windows;
     private readonly Lock _saverLock = new();
 
     private Repository(IStorage storage, MasterKey key, string id, RepositorySettings settings, string keyName)
@@ -286,8 +287,17 @@ public sealed class Repository : IBlobLoader, IBlobSaver, ITreeLoader, ISnapshot
         var plain = BufferPool.Shared.Rent((int)entry.RawLength);
         try
         {
-            await Storage.ReadIntoAsync(new StorageKey(StorageKind.Pack, location.Pack.ToString()), entry.Offset,
-                sealedBuffer.AsMemory(0, (int)entry.StoredLength), cancellationToken);
+            var sealedBytes = sealedBuffer.AsMemory(0, (int)entry.StoredLength);
+            if (Storage.Properties.IsRemote)
+            {
+                _windows ??= new PackWindowReader(Storage, Index.DataEnd);
+                await _windows.ReadIntoAsync(location.Pack, entry.Offset, sealedBytes, cancellationToken);
+            }
+            else
+            {
+                await Storage.ReadIntoAsync(new StorageKey(StorageKind.Pack, location.Pack.ToString()), entry.Offset, sealedBytes,
+                    cancellationToken);
+            }
             OpenBlobInPlace(location.Pack, entry, sealedBuffer.AsSpan(0, (int)entry.StoredLength), plain);
             return new PooledBlob(plain, (int)entry.RawLength);
         }

@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# Arca on an S3-compatible server against restic, in one run, printed as ratios arca/restic.
+#
+#   bench/s3-bench.sh [SIZE]        SIZE for gen_tree.py (default 1G)
+#   env: WORK (default /tmp/arca-s3-bench), REPS (default 3), SEED (default 1), SNAPSHOTS (default 30),
+#        TREE (a tree made by gen_tree.py to use; default: fs-bench.sh's, else a new one in WORK)
+#
+# Backup and restore: arca writes to fauxqs on 127.0.0.1 (scripts/s3-server). restic 0.14 cannot use that
+# server: its S3 client (minio-go) signs uploads over http with aws-chunked streaming, which fauxqs stores
+# verbatim, so restic's own config no longer parses ("invalid character 'b' after top-level value"). So
+# restic runs on a local folder, which spares it the network and the server: the comparison favours restic.
+# Prune: each tool builds a repository of SNAPSHOTS snapshots (the tree, changed by 1% before each backup),
+# forgets all but the last 10 and prunes; timed and measured is the prune alone. Both on local folders (the
+# same storage for both), and arca's once more on S3.
+# Before each timed step the page cache is dropped and refilled with what the step reads (see fs-bench.sh).
+set -euo pipefail
+SIZE=${1:-1G}
+REPS=${REPS:-3}
+SEED=${SEED:-1}
+SNAPSHOTS=${SNAPSHOTS:-30}
+WORK=${WORK:-/tmp/arca-s3-bench}
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/.." && pwd)
+bash "$root/scripts/setup" restic time npm curl
+ARCA=$root/arca
+"$ARCA" --help >/dev/null
+export ARCA_PASSWORD=bench RESTIC_PASSWORD=bench
+export S3TEST_PORT=${S3TEST_PORT:-45680} S3TEST_DIR=$WORK/s3 S3TEST_RESET=1
+mkdir -p "$WORK"
+bash "$root/scripts/s3-server" start
+trap 'bash "$root/scripts/s3-server" stop >/dev/null 2>&1 || true' EXIT
+export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench-secret AWS_REGION=us-east-1
+S3=http://127.0.0.1:$S3TEST_PORT
+TSV=$WORK/results.tsv
+: >"$TSV"
+# The tree fs-bench.sh made, when there is one (same generator, size and seed), else one of our own.
+BASE=${TREE:-/tmp/arca-bench/base-$SIZE}
+[ -d "$BASE" ] || BASE=$WORK/base-$SIZE
+if [ ! -d "$BASE" ]; then
+  python3 "$here/gen_tree.py" generate "$BASE" --size "$SIZE" --seed "$SEED" >&2
+fi
+
+warm() { for d in "$@"; do [ -e "$d" ] && find "$d" -type f -print0 | xargs -0 -r cat >/dev/null; done; return 0; }
+settle() {
+  sync
+  if [ -w /proc/sys/vm/drop_caches ]; then echo 3 >/proc/sys/vm/drop_caches; fi
+  warm "$@" "$root/artifacts/arca" "$(command -v restic)"
+}
+timed() {
+  local tool=$1 step=$2 rep=$3
+  shift 3
+  local tf
+  tf=$(mktemp)
+  sync
+  if ! /usr/bin/time -f "%e %M" -o "$tf" "$@" >>"$WORK/log" 2>&1; then
+    echo "FAILED: $tool $step: $*" >&2
+    tail -20 "$WORK/log" >&2
+    exit 1
+  fi
+  read -r wall rss <"$tf"
+  rm -f "$tf"
+  printf '%s\t%s\t%s\twall\t%s\n%s\t%s\t%s\trss\t%s\n' "$tool" "$step" "$rep" "$wall" "$tool" "$step" "$rep" "$rss" >>"$TSV"
+  printf '  %-8s %-8s rep %s: %7.2f s  %7d KiB\n' "$tool" "$step" "$rep" "$wall" "$rss" >&2
+}
+
+transfer() {
+  local tool=$1 rep=$2 t=$WORK/t-$1-$2
+  rm -rf "$t"
+  mkdir -p "$t/restore"
+  cd "$t"
+  case $tool in
+    arca)
+      curl -s -o /dev/null -X PUT "$S3/arca-$rep"
+      export ARCA_REPOSITORY=s3:$S3/arca-$rep
+      "$ARCA" init -q >>"$WORK/log"
+      settle "$BASE"; timed arca backup "$rep" "$ARCA" backup --host bench -q "$BASE"
+      settle "$S3TEST_DIR"; timed arca restore "$rep" "$ARCA" restore latest --target restore -q
+      ;;
+    restic)
+      export RESTIC_REPOSITORY=$t/repo RESTIC_CACHE_DIR=$t/cache
+      restic init >>"$WORK/log" 2>&1
+      settle "$BASE"; timed restic backup "$rep" restic backup --host bench -q "$BASE"
+      settle repo cache; timed restic restore "$rep" restic restore latest --target restore -q
+      ;;
+  esac
+  diff -r "$BASE" "$(find restore -type d -name "$(basename "$BASE")" | head -1)" >/dev/null \
+    || { echo "$tool: the restored tree differs" >&2; exit 1; }
+  cd "$WORK"
+  rm -rf "$t/restore"
+}
+
+# prune_run TOOL LABEL REP: SNAPSHOTS backups of a changing tree, forget all but 10, timed prune.
+prune_run() {
+  local tool=$1 label=$2 rep=$3 t=$WORK/p-$2-$3
+  rm -rf "$t"
+  mkdir -p "$t"
+  cp -a "$BASE" "$t/tree"
+  cd "$t"
+  case $label in
+    arca) export ARCA_REPOSITORY=$t/repo ;;
+    arca-s3) curl -s -o /dev/null -X PUT "$S3/prune-$rep"; export ARCA_REPOSITORY=s3:$S3/prune-$rep ;;
+    restic) export RESTIC_REPOSITORY=$t/repo RESTIC_CACHE_DIR=$t/cache ;;
+  esac
+  if [ "$tool" = arca ]; then "$ARCA" init -q >>"$WORK/log"; else restic init >>"$WORK/log" 2>&1; fi
+  for i in $(seq 1 "$SNAPSHOTS"); do
+    python3 "$here/gen_tree.py" mutate tree --seed "$SEED" --round "$i" >>"$WORK/log"
+    if [ "$tool" = arca ]; then "$ARCA" backup --host bench -q tree; else restic backup --host bench -q tree; fi
+  done
+  if [ "$tool" = arca ]; then
+    "$ARCA" forget --keep-last 10 -q
+    settle repo; timed "$label" prune "$rep" "$ARCA" prune -q
+    "$ARCA" check -q
+  else
+    restic forget --keep-last 10 -q >>"$WORK/log"
+    settle repo cache; timed "$label" prune "$rep" restic prune -q
+    restic check -q >>"$WORK/log" 2>&1
+  fi
+  cd "$WORK"
+  rm -rf "$t"
+}
+
+{
+  echo "# $(date -u +%FT%TZ) $SIZE reps=$REPS snapshots=$SNAPSHOTS"
+  restic version
+  "$ARCA" --version
+} >>"$WORK/log"
+for rep in $(seq 1 "$REPS"); do
+  order="arca restic"
+  [ $((rep % 2)) -eq 0 ] && order="restic arca"
+  for tool in $order; do
+    echo "== $tool rep $rep" >&2
+    transfer "$tool" "$rep"
+  done
+done
+echo "== prune (${SNAPSHOTS} snapshots, forget 20 first)" >&2
+prune_run arca arca 1
+prune_run restic restic 1
+prune_run arca arca-s3 1
+
+mkdir -p "$here/results"
+out=$here/results/s3-$SIZE.md
+python3 - "$TSV" "$SIZE" "$REPS" "$SNAPSHOTS" >"$out" <<'PY'
+import statistics, sys, collections
+rows = collections.defaultdict(list)
+for line in open(sys.argv[1]):
+    tool, step, rep, metric, value = line.rstrip("\n").split("\t")
+    rows[(tool, step, metric)].append(float(value))
+med = lambda k: statistics.median(rows[k]) if rows.get(k) else float("nan")
+print(f"# S3: arca on fauxqs vs restic on a local folder ({sys.argv[2]} tree, median of {sys.argv[3]} reps; "
+      f"prune of {sys.argv[4]} snapshots after forgetting all but 10, one run)\n")
+print("restic 0.14 cannot write to fauxqs (see bench/s3-bench.sh), so it runs on a local folder.\n")
+print("| figure | arca | restic | arca/restic | target |")
+print("|---|---|---|---|---|")
+lines = [("arca", "backup", "wall", "backup to S3, s (restic: local)", 0.6),
+         ("arca", "restore", "wall", "restore from S3, s (restic: local)", 0.6),
+         ("arca", "prune", "wall", "prune, both local, s", 0.6),
+         ("arca-s3", "prune", "wall", "prune, arca on S3, s (restic: local)", None),
+         ("arca", "backup", "rss", "peak memory, backup, MiB", None),
+         ("arca", "restore", "rss", "peak memory, restore, MiB", None),
+         ("arca", "prune", "rss", "peak memory, prune (local), MiB", None),
+         ("arca-s3", "prune", "rss", "peak memory, prune (arca on S3), MiB", None)]
+for arca, step, metric, label, target in lines:
+    a, r = med((arca, step, metric)), med(("restic", step, metric))
+    if metric == "rss":
+        a, r = a / 1024, r / 1024
+    ratio = a / r if r else float("nan")
+    verdict = "" if target is None else (f"<= {target} " + ("met" if ratio <= target else "**not met**"))
+    print(f"| {label} | {a:.2f} | {r:.2f} | {ratio:.2f} | {verdict} |")
+PY
+cat "$out"
