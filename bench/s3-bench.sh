@@ -40,28 +40,7 @@ if [ ! -d "$BASE" ]; then
   python3 "$here/gen_tree.py" generate "$BASE" --size "$SIZE" --seed "$SEED" >&2
 fi
 
-warm() { for d in "$@"; do [ -e "$d" ] && find "$d" -type f -print0 | xargs -0 -r cat >/dev/null; done; return 0; }
-settle() {
-  sync
-  if [ -w /proc/sys/vm/drop_caches ]; then echo 3 >/proc/sys/vm/drop_caches; fi
-  warm "$@" "$root/artifacts/arca" "$(command -v restic)"
-}
-timed() {
-  local tool=$1 step=$2 rep=$3
-  shift 3
-  local tf
-  tf=$(mktemp)
-  sync
-  if ! /usr/bin/time -f "%e %M" -o "$tf" "$@" >>"$WORK/log" 2>&1; then
-    echo "FAILED: $tool $step: $*" >&2
-    tail -20 "$WORK/log" >&2
-    exit 1
-  fi
-  read -r wall rss <"$tf"
-  rm -f "$tf"
-  printf '%s\t%s\t%s\twall\t%s\n%s\t%s\t%s\trss\t%s\n' "$tool" "$step" "$rep" "$wall" "$tool" "$step" "$rep" "$rss" >>"$TSV"
-  printf '  %-8s %-8s rep %s: %7.2f s  %7d KiB\n' "$tool" "$step" "$rep" "$wall" "$rss" >&2
-}
+. "$here/lib.sh"
 
 transfer() {
   local tool=$1 rep=$2 t=$WORK/t-$1-$2

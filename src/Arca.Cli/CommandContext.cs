@@ -31,16 +31,7 @@ public sealed class CommandContext
     {
         if (_parse.GetValue(_options.PasswordFile) is { Length: > 0 } file)
         {
-            try
-            {
-                using var reader = new StreamReader(file);
-                return reader.ReadLine() ?? "";
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                throw new ArcaException(ErrorCode.Usage, $"The password file '{file}' cannot be read: {ex.Message}",
-                    "Check --password-file.");
-            }
+            return ReadPasswordFile(file, "--password-file");
         }
         if (Console.GetEnvironmentVariable("ARCA_PASSWORD") is { } password)
         {
@@ -64,16 +55,7 @@ public sealed class CommandContext
     {
         if (!string.IsNullOrEmpty(file))
         {
-            try
-            {
-                using var reader = new StreamReader(file);
-                return reader.ReadLine() ?? "";
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                throw new ArcaException(ErrorCode.Usage, $"The new password file '{file}' cannot be read: {ex.Message}",
-                    "Check --new-password-file.");
-            }
+            return ReadPasswordFile(file, "--new-password-file");
         }
         if (Console.GetEnvironmentVariable("ARCA_NEW_PASSWORD") is { } password)
         {
@@ -90,6 +72,20 @@ public sealed class CommandContext
             throw new ArcaException(ErrorCode.Usage, "The two passwords differ.", "Run the command again and type the same password twice.");
         }
         return first;
+    }
+
+    /// <summary>The first line of a password file (the rest, and a missing newline, do not matter).</summary>
+    private static string ReadPasswordFile(string file, string option)
+    {
+        try
+        {
+            using var reader = new StreamReader(file);
+            return reader.ReadLine() ?? "";
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new ArcaException(ErrorCode.Usage, $"The password file '{file}' cannot be read: {ex.Message}", $"Check {option}.");
+        }
     }
 
     /// <summary>How new key files are derived: the test switch ARCA_INSECURE_TEST_KDF=1 makes them instant.</summary>

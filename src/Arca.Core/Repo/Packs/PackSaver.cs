@@ -267,13 +267,7 @@ internal sealed class PackSaver
         {
             _appendLock.Release();
         }
-        Task[] pending;
-        lock (_uploads)
-        {
-            pending = [.. _uploads];
-            _uploads.Clear();
-        }
-        await Task.WhenAll(pending);
+        await Task.WhenAll(TakeUploads());
         ThrowIfFailed();
         List<IndexFile.PackBlobs> rest;
         lock (_unindexed)
@@ -306,13 +300,18 @@ internal sealed class PackSaver
         {
             _appendLock.Release();
         }
-        Task[] pending;
+        await Task.WhenAll(TakeUploads()).ContinueWith(_ => { }, TaskScheduler.Default);
+    }
+
+    /// <summary>The uploads started so far, which the caller now waits for.</summary>
+    private Task[] TakeUploads()
+    {
         lock (_uploads)
         {
-            pending = [.. _uploads];
+            Task[] pending = [.. _uploads];
             _uploads.Clear();
+            return pending;
         }
-        await Task.WhenAll(pending).ContinueWith(_ => { }, TaskScheduler.Default);
     }
 
     private void ThrowIfFailed()
