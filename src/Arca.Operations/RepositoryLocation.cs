@@ -25,12 +25,18 @@ public static class RepositoryLocation
             try
             {
                 parsed = S3Location.Parse(location);
+            }
+            catch (FormatException ex)
+            {
+                throw new ArcaException(ErrorCode.Usage, ex.Message, "Check --repo (or ARCA_REPOSITORY).");
+            }
+            try
+            {
                 options = S3Options.FromEnvironment(environment);
             }
             catch (FormatException ex)
             {
-                throw new ArcaException(ErrorCode.Usage, ex.Message,
-                    "An S3 repository is written s3:http://HOST:PORT/BUCKET[/PREFIX], with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY set.");
+                throw new ArcaException(ErrorCode.Usage, ex.Message, "Export them as for the AWS command-line tools.");
             }
             return new RetryingStorage(new S3Storage(parsed, options));
         }

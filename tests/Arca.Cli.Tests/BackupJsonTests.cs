@@ -3,9 +3,14 @@ using Arca.TestKit;
 
 namespace Arca.Cli.Tests;
 
-/// <summary>The shape of `backup --json`, and what a backup of an unchanged tree adds (nothing but a tree and a snapshot).</summary>
-public sealed class BackupJsonTests
+/// <summary>
+/// The shape of `backup --json`, and what a backup of an unchanged tree adds (nothing but a tree and a snapshot).
+/// Runs once per <see cref="Cli.Tests.Backend"/>.
+/// </summary>
+public abstract class BackupJsonTests
 {
+    protected abstract Backend Backend { get; }
+
     private static TreeFixture Tree() => new TreeFixture()
         .File("a.txt", "alpha\n")
         .File("b.txt", "bravo bravo\n")
@@ -18,7 +23,7 @@ public sealed class BackupJsonTests
     [Fact]
     public async Task Backup_json_reports_the_snapshot_id_and_what_was_added()
     {
-        using var sandbox = new CliSandbox();
+        await using var sandbox = await CliSandbox.CreateAsync(Backend);
         Tree().CreateIn(sandbox.Source);
         await sandbox.InitAsync();
 
@@ -50,7 +55,7 @@ public sealed class BackupJsonTests
     [Fact]
     public async Task A_second_backup_of_an_unchanged_tree_adds_no_data()
     {
-        using var sandbox = new CliSandbox();
+        await using var sandbox = await CliSandbox.CreateAsync(Backend);
         var first = await sandbox.InitAndBackupAsync(Tree());
 
         var result = await sandbox.RunAsync("backup", sandbox.Source, "--json");
@@ -73,7 +78,7 @@ public sealed class BackupJsonTests
     [Fact]
     public async Task A_backup_after_one_file_changed_counts_it_as_changed_and_the_rest_as_unmodified()
     {
-        using var sandbox = new CliSandbox();
+        await using var sandbox = await CliSandbox.CreateAsync(Backend);
         await sandbox.InitAndBackupAsync(Tree());
         File.WriteAllText(Path.Combine(sandbox.Source, "sub", "c.txt"), "charlie, changed\n");
         File.WriteAllText(Path.Combine(sandbox.Source, "new.txt"), "new\n");
@@ -92,7 +97,7 @@ public sealed class BackupJsonTests
     [Fact]
     public async Task Backup_exclude_leaves_matching_entries_out_of_the_snapshot()
     {
-        using var sandbox = new CliSandbox();
+        await using var sandbox = await CliSandbox.CreateAsync(Backend);
         new TreeFixture()
             .File("keep.txt", "keep")
             .File("drop.tmp", "drop")
@@ -110,4 +115,14 @@ public sealed class BackupJsonTests
         json.RootElement.GetProperty("nodes").EnumerateArray().Select(n => n.GetProperty("path").GetString())
             .ShouldBe(["/src", "/src/keep.txt", "/src/sub"]);
     }
+}
+
+public sealed class BackupJsonTestsOnLocal : BackupJsonTests
+{
+    protected override Backend Backend => Backend.Local;
+}
+
+public sealed class BackupJsonTestsOnS3 : BackupJsonTests
+{
+    protected override Backend Backend => Backend.S3;
 }

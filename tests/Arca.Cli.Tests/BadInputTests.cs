@@ -1,16 +1,22 @@
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Arca.Storage;
+using Arca.Storage.S3;
 using Arca.TestKit;
 
 namespace Arca.Cli.Tests;
 
 /// <summary>
 /// Each mistake a user can make gets its documented exit code and one short message (a sentence and a hint,
-/// no stack trace), and leaves the repository, the target and the sources exactly as they were.
+/// no stack trace), and leaves the repository, the target and the sources exactly as they were. Runs once per
+/// <see cref="Cli.Tests.Backend"/>; the mistakes only one backend can meet are in its class below.
 /// </summary>
-public sealed class BadInputTests
+public abstract class BadInputTests
 {
-    private static TreeFixture SmallTree() => new TreeFixture()
+    protected abstract Backend Backend { get; }
+
+    internal static TreeFixture SmallTree() => new TreeFixture()
         .File("a.txt", "alpha\n")
         .File("sub/b.txt", "bravo\n");
 
@@ -19,9 +25,9 @@ public sealed class BadInputTests
     [InlineData(true)]
     public async Task A_wrong_password_exits_12_and_changes_nothing(bool builtProgram)
     {
-        using var sandbox = new CliSandbox();
+        await using var sandbox = await CliSandbox.CreateAsync(Backend);
         await sandbox.InitAndBackupAsync(SmallTree());
-        var before = TreeAssert.Capture(sandbox.Repository);
+        var before = await sandbox.CaptureAsync();
         var target = sandbox.Path("target");
         var wrong = sandbox.Runner.With("ARCA_PASSWORD", "not the password");
         Task<CliResult> Run(params string[] args) => builtProgram ? wrong.RunBinaryAsync(args) : wrong.RunAsync(args);
@@ -32,14 +38,14 @@ public sealed class BadInputTests
         (await Run("check", "--read-data")).ShouldFailWith(ExitCodes.WrongPassword);
         (await Run("unlock")).ShouldFailWith(ExitCodes.WrongPassword);
 
-        TreeAssert.Unchanged(before, sandbox.Repository);
+        await sandbox.AssertUnchangedAsync(before);
         Directory.Exists(target).ShouldBeFalse();
     }
 
     [Fact]
     public async Task A_wrong_password_from_a_password_file_exits_12_and_the_right_one_opens_the_repository()
     {
-        using var sandbox = new CliSandbox();
+        await using var sandbox = await CliSandbox.CreateAsync(Backend);
         await sandbox.InitAndBackupAsync(SmallTree());
         var wrongFile = sandbox.Path("wrong.txt");
         var rightFile = sandbox.Path("right.txt");
@@ -54,20 +60,20 @@ public sealed class BadInputTests
     [Fact]
     public async Task No_password_and_no_terminal_is_a_usage_error()
     {
-        using var sandbox = new CliSandbox();
+        await using var sandbox = await CliSandbox.CreateAsync(Backend);
         await sandbox.InitAndBackupAsync(SmallTree());
-        var before = TreeAssert.Capture(sandbox.Repository);
+        var before = await sandbox.CaptureAsync();
         var noPassword = sandbox.Runner.With("ARCA_PASSWORD", null);
 
         (await noPassword.RunAsync("snapshots")).ShouldFailWith(ExitCodes.Usage);
         (await noPassword.RunAsync("snapshots", "--password-file", sandbox.Path("no-such-file"))).ShouldFailWith(ExitCodes.Usage);
-        TreeAssert.Unchanged(before, sandbox.Repository);
+        await sandbox.AssertUnchangedAsync(before);
     }
 
     [Fact]
     public async Task A_wrong_password_with_json_puts_one_json_error_on_standard_error()
     {
-        using var sandbox = new CliSandbox();
+        await using var sandbox = await CliSandbox.CreateAsync(Backend);
         await sandbox.InitAndBackupAsync(SmallTree());
 
         var result = await sandbox.Runner.With("ARCA_PASSWORD", "wrong").RunAsync("snapshots", "--json");
@@ -81,53 +87,26 @@ public sealed class BadInputTests
         result.Error.ShouldNotContain("   at ");
     }
 
-    [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public async Task A_path_with_no_repository_exits_10_and_creates_nothing(bool builtProgram)
-    {
-        using var sandbox = new CliSandbox();
-        SmallTree().CreateIn(sandbox.Source);
-        var missing = sandbox.Path("missing");
-        var empty = sandbox.Temp.CreateDirectory("empty");
-
-        (await sandbox.RunAsync(builtProgram, "snapshots", "--repo", missing)).ShouldFailWith(ExitCodes.RepositoryNotFound);
-        (await sandbox.RunAsync(builtProgram, "backup", sandbox.Source, "--repo", missing)).ShouldFailWith(ExitCodes.RepositoryNotFound);
-        (await sandbox.RunAsync(builtProgram, "ls", "latest", "--repo", missing)).ShouldFailWith(ExitCodes.RepositoryNotFound);
-        (await sandbox.RunAsync(builtProgram, "check", "--repo", empty)).ShouldFailWith(ExitCodes.RepositoryNotFound);
-        (await sandbox.RunAsync(builtProgram, "backup", sandbox.Source, "--repo", empty)).ShouldFailWith(ExitCodes.RepositoryNotFound);
-
-        Directory.Exists(missing).ShouldBeFalse();
-        Directory.EnumerateFileSystemEntries(empty).ShouldBeEmpty();
-    }
-
-    [Fact]
-    public async Task No_repository_given_at_all_is_a_usage_error()
-    {
-        using var sandbox = new CliSandbox();
-        (await sandbox.Runner.With("ARCA_REPOSITORY", null).RunAsync("snapshots")).ShouldFailWith(ExitCodes.Usage);
-    }
-
     [Fact]
     public async Task A_backup_path_that_does_not_exist_exits_22_and_writes_no_snapshot()
     {
-        using var sandbox = new CliSandbox();
+        await using var sandbox = await CliSandbox.CreateAsync(Backend);
         await sandbox.InitAndBackupAsync(SmallTree());
-        var before = TreeAssert.Capture(sandbox.Repository);
+        var before = await sandbox.CaptureAsync();
 
         (await sandbox.RunAsync("backup", sandbox.Path("no-such-folder"))).ShouldFailWith(ExitCodes.PathNotFound);
         (await sandbox.RunAsync("backup", sandbox.Source, sandbox.Path("no-such-file.txt"))).ShouldFailWith(ExitCodes.PathNotFound);
 
-        TreeAssert.Unchanged(before, sandbox.Repository);
+        await sandbox.AssertUnchangedAsync(before);
         (await sandbox.SnapshotIdsAsync()).Count.ShouldBe(1);
     }
 
     [Fact]
     public async Task An_unknown_snapshot_id_exits_20_and_restores_nothing()
     {
-        using var sandbox = new CliSandbox();
+        await using var sandbox = await CliSandbox.CreateAsync(Backend);
         var id = await sandbox.InitAndBackupAsync(SmallTree());
-        var before = TreeAssert.Capture(sandbox.Repository);
+        var before = await sandbox.CaptureAsync();
         var otherChar = id[0] == '0' ? "1" : "0";
         var unknownFullId = otherChar + id[1..];
         var target = sandbox.Path("target");
@@ -138,13 +117,13 @@ public sealed class BadInputTests
         (await sandbox.RunAsync("restore", unknownFullId[..8], "--target", target)).ShouldFailWith(ExitCodes.SnapshotNotFound);
 
         Directory.Exists(target).ShouldBeFalse();
-        TreeAssert.Unchanged(before, sandbox.Repository);
+        await sandbox.AssertUnchangedAsync(before);
     }
 
     [Fact]
     public async Task Latest_in_a_repository_without_snapshots_exits_20()
     {
-        using var sandbox = new CliSandbox();
+        await using var sandbox = await CliSandbox.CreateAsync(Backend);
         await sandbox.InitAsync();
         var target = sandbox.Path("target");
 
@@ -156,7 +135,7 @@ public sealed class BadInputTests
     [Fact]
     public async Task An_id_prefix_shared_by_two_snapshots_exits_21_and_restores_nothing()
     {
-        using var sandbox = new CliSandbox();
+        await using var sandbox = await CliSandbox.CreateAsync(Backend);
         var ids = new List<string> { await sandbox.InitAndBackupAsync(SmallTree()) };
         // 17 ids cannot all differ in their first of 16 hex digits; a few backups usually suffice.
         string? shared = null;
@@ -166,7 +145,7 @@ public sealed class BadInputTests
             ids.Add(await sandbox.BackupAsync());
             shared = ids.GroupBy(i => i[..1]).FirstOrDefault(g => g.Count() > 1)?.Key;
         }
-        var before = TreeAssert.Capture(sandbox.Repository);
+        var before = await sandbox.CaptureAsync();
         var target = sandbox.Path("target");
 
         var ls = await sandbox.RunAsync("ls", shared);
@@ -175,7 +154,7 @@ public sealed class BadInputTests
         (await sandbox.RunAsync("restore", shared.ToUpperInvariant(), "--target", target)).ShouldFailWith(ExitCodes.AmbiguousSnapshot);
 
         Directory.Exists(target).ShouldBeFalse();
-        TreeAssert.Unchanged(before, sandbox.Repository);
+        await sandbox.AssertUnchangedAsync(before);
         // A longer prefix that is unique still works.
         var one = ids.First(i => i.StartsWith(shared, StringComparison.Ordinal));
         (await sandbox.RunAsync("ls", one[..12])).ShouldSucceed();
@@ -186,14 +165,14 @@ public sealed class BadInputTests
     [InlineData(true)]
     public async Task A_second_init_exits_13_and_leaves_every_repository_file_byte_identical(bool otherPassword)
     {
-        using var sandbox = new CliSandbox();
+        await using var sandbox = await CliSandbox.CreateAsync(Backend);
         await sandbox.InitAndBackupAsync(SmallTree());
-        var before = TreeAssert.Capture(sandbox.Repository);
+        var before = await sandbox.CaptureAsync();
         var runner = otherPassword ? sandbox.Runner.With("ARCA_PASSWORD", "another password") : sandbox.Runner;
 
         (await runner.RunAsync("init")).ShouldFailWith(ExitCodes.RepositoryExists);
 
-        TreeAssert.Unchanged(before, sandbox.Repository);
+        await sandbox.AssertUnchangedAsync(before);
         (await sandbox.SnapshotIdsAsync()).Count.ShouldBe(1);
     }
 
@@ -214,13 +193,14 @@ public sealed class BadInputTests
     [InlineData("check", "--read-data-subset", "0%")]
     public async Task A_usage_mistake_exits_2_and_changes_nothing(params string[] args)
     {
-        using var sandbox = new CliSandbox();
+        await using var sandbox = await CliSandbox.CreateAsync(Backend);
         await sandbox.InitAndBackupAsync(SmallTree());
         var file = sandbox.Path("a-file");
         File.WriteAllText(file, "not a folder\n");
         // Another folder named "src": two backup paths may not share a last component.
         var other = sandbox.Temp.CreateDirectory("other", "src");
         var before = TreeAssert.Capture(sandbox.Temp.Path);
+        var repository = await sandbox.CaptureAsync();
         var target = sandbox.Path("target");
         var expanded = args.Select(a => a
             .Replace("{target}", target, StringComparison.Ordinal)
@@ -230,8 +210,10 @@ public sealed class BadInputTests
 
         (await sandbox.RunAsync([.. expanded])).ShouldFailWith(ExitCodes.Usage);
 
-        // The repository, the sources, and any would-be target: all as they were.
+        // The repository, the sources, and any would-be target: all as they were (a local repository is in
+        // the temp folder, so it is compared there as strictly as the sources).
         TreeAssert.Unchanged(before, sandbox.Temp.Path);
+        await sandbox.AssertUnchangedAsync(repository);
     }
 
     [Theory]
@@ -242,7 +224,7 @@ public sealed class BadInputTests
     [InlineData("restore", "{id}", "--as-of", "2026-01-01", "--target", "{target}")]
     public async Task A_malformed_or_misplaced_as_of_time_exits_2_and_restores_nothing(params string[] args)
     {
-        using var sandbox = new CliSandbox();
+        await using var sandbox = await CliSandbox.CreateAsync(Backend);
         var id = await sandbox.InitAndBackupAsync(SmallTree());
         var target = sandbox.Path("target");
 
@@ -255,7 +237,7 @@ public sealed class BadInputTests
     [Fact]
     public async Task Restore_include_of_a_path_not_in_the_snapshot_exits_22_and_restores_nothing()
     {
-        using var sandbox = new CliSandbox();
+        await using var sandbox = await CliSandbox.CreateAsync(Backend);
         await sandbox.InitAndBackupAsync(SmallTree());
         var target = sandbox.Path("target");
 
@@ -269,7 +251,7 @@ public sealed class BadInputTests
     [Fact]
     public async Task Ls_of_a_path_not_in_the_snapshot_exits_22()
     {
-        using var sandbox = new CliSandbox();
+        await using var sandbox = await CliSandbox.CreateAsync(Backend);
         await sandbox.InitAndBackupAsync(SmallTree());
 
         (await sandbox.RunAsync("ls", "latest", "/src/nope")).ShouldFailWith(ExitCodes.PathNotFound);
@@ -281,17 +263,14 @@ public sealed class BadInputTests
     [Fact]
     public async Task A_repository_of_format_version_99_exits_14_and_is_left_alone()
     {
-        using var sandbox = new CliSandbox();
+        await using var sandbox = await CliSandbox.CreateAsync(Backend);
         await sandbox.InitAndBackupAsync(SmallTree());
-        var config = Path.Combine(sandbox.Repository, "config");
-        var mode = File.GetUnixFileMode(config);
-        File.SetUnixFileMode(config, mode | UnixFileMode.UserWrite);
-        var node = JsonNode.Parse(File.ReadAllText(config))!.AsObject();
+        var config = new StorageKey(StorageKind.Config, "config");
+        var node = JsonNode.Parse(await sandbox.ReadFileAsync(config))!.AsObject();
         node["version"]!.GetValue<int>().ShouldBe(1);
         node["version"] = 99;
-        File.WriteAllText(config, node.ToJsonString());
-        File.SetUnixFileMode(config, mode);
-        var before = TreeAssert.Capture(sandbox.Repository);
+        await sandbox.ReplaceFileAsync(config, Encoding.UTF8.GetBytes(node.ToJsonString()));
+        var before = await sandbox.CaptureAsync();
         var target = sandbox.Path("target");
 
         (await sandbox.RunAsync("snapshots")).ShouldFailWith(ExitCodes.UnsupportedFormat);
@@ -301,7 +280,133 @@ public sealed class BadInputTests
         (await sandbox.RunAsync("unlock")).ShouldFailWith(ExitCodes.UnsupportedFormat);
         (await sandbox.RunAsync("init")).ShouldFailWith(ExitCodes.RepositoryExists);
 
-        TreeAssert.Unchanged(before, sandbox.Repository);
+        await sandbox.AssertUnchangedAsync(before);
         Directory.Exists(target).ShouldBeFalse();
+    }
+}
+
+/// <summary>The bad input on a folder repository, and what does not depend on the backend at all.</summary>
+public sealed class BadInputTestsOnLocal : BadInputTests
+{
+    protected override Backend Backend => Backend.Local;
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_path_with_no_repository_exits_10_and_creates_nothing(bool builtProgram)
+    {
+        await using var sandbox = await CliSandbox.CreateAsync(Backend);
+        SmallTree().CreateIn(sandbox.Source);
+        var missing = sandbox.Path("missing");
+        var empty = sandbox.Temp.CreateDirectory("empty");
+
+        (await sandbox.RunAsync(builtProgram, "snapshots", "--repo", missing)).ShouldFailWith(ExitCodes.RepositoryNotFound);
+        (await sandbox.RunAsync(builtProgram, "backup", sandbox.Source, "--repo", missing)).ShouldFailWith(ExitCodes.RepositoryNotFound);
+        (await sandbox.RunAsync(builtProgram, "ls", "latest", "--repo", missing)).ShouldFailWith(ExitCodes.RepositoryNotFound);
+        (await sandbox.RunAsync(builtProgram, "check", "--repo", empty)).ShouldFailWith(ExitCodes.RepositoryNotFound);
+        (await sandbox.RunAsync(builtProgram, "backup", sandbox.Source, "--repo", empty)).ShouldFailWith(ExitCodes.RepositoryNotFound);
+
+        Directory.Exists(missing).ShouldBeFalse();
+        Directory.EnumerateFileSystemEntries(empty).ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task No_repository_given_at_all_is_a_usage_error()
+    {
+        await using var sandbox = await CliSandbox.CreateAsync(Backend);
+        (await sandbox.Runner.With("ARCA_REPOSITORY", null).RunAsync("snapshots")).ShouldFailWith(ExitCodes.Usage);
+    }
+}
+
+/// <summary>The bad input only an S3 repository can meet: its location, its credentials, its server.</summary>
+public sealed class BadInputTestsOnS3 : BadInputTests
+{
+    protected override Backend Backend => Backend.S3;
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_bucket_with_no_repository_or_no_bucket_at_all_exits_10_and_creates_nothing(bool builtProgram)
+    {
+        await using var sandbox = await CliSandbox.CreateAsync(Backend);
+        SmallTree().CreateIn(sandbox.Source);
+        // The sandbox's own bucket is new and empty; the other one was never made.
+        var empty = S3Location.Parse(sandbox.Repository);
+        var missing = empty with { Bucket = "t-missing-" + Guid.NewGuid().ToString("N")[..16] };
+
+        (await sandbox.RunAsync(builtProgram, "snapshots", "--repo", missing.ToString())).ShouldFailWith(ExitCodes.RepositoryNotFound);
+        (await sandbox.RunAsync(builtProgram, "backup", sandbox.Source, "--repo", missing.ToString())).ShouldFailWith(ExitCodes.RepositoryNotFound);
+        (await sandbox.RunAsync(builtProgram, "ls", "latest", "--repo", missing.ToString())).ShouldFailWith(ExitCodes.RepositoryNotFound);
+        (await sandbox.RunAsync(builtProgram, "snapshots")).ShouldFailWith(ExitCodes.RepositoryNotFound);
+        (await sandbox.RunAsync(builtProgram, "check")).ShouldFailWith(ExitCodes.RepositoryNotFound);
+        (await sandbox.RunAsync(builtProgram, "backup", sandbox.Source)).ShouldFailWith(ExitCodes.RepositoryNotFound);
+
+        (await StorageAssert.CaptureAsync(sandbox.OpenStorage())).ShouldBeEmpty();
+        using var absent = new S3Storage(missing, S3TestServer.Options);
+        // Listing a bucket that does not exist fails: nothing made it.
+        await Should.ThrowAsync<StorageException>(async () =>
+        {
+            await foreach (var _ in absent.ListAsync(StorageKind.Snapshot, CancellationToken.None))
+            {
+            }
+        });
+    }
+
+    [Theory]
+    [InlineData("s3:http://127.0.0.1:1/", "names no bucket")]
+    [InlineData("s3:127.0.0.1:4566/bucket", "no http:// or https:// endpoint")]
+    [InlineData("s3:http://127.0.0.1:1/Not_A_Bucket", "is not a valid bucket name")]
+    public async Task A_malformed_s3_location_is_a_usage_error_saying_what_is_wrong(string location, string message)
+    {
+        await using var sandbox = await CliSandbox.CreateAsync(Backend);
+        SmallTree().CreateIn(sandbox.Source);
+
+        foreach (var args in new[] { ["init"], ["snapshots"], new[] { "backup", sandbox.Source } })
+        {
+            var result = await sandbox.Runner.With("ARCA_REPOSITORY", location).RunAsync(args);
+            result.ShouldFailWith(ExitCodes.Usage);
+            result.ErrorLines[0].ShouldContain(message, customMessage: result.ToString());
+        }
+        (await StorageAssert.CaptureAsync(sandbox.OpenStorage())).ShouldBeEmpty();
+    }
+
+    [Theory]
+    [InlineData("AWS_ACCESS_KEY_ID", false)]
+    [InlineData("AWS_ACCESS_KEY_ID", true)]
+    [InlineData("AWS_SECRET_ACCESS_KEY", false)]
+    public async Task Missing_credentials_are_a_usage_error_naming_the_variable(string unset, bool builtProgram)
+    {
+        await using var sandbox = await CliSandbox.CreateAsync(Backend);
+        await sandbox.InitAndBackupAsync(SmallTree());
+        var before = await sandbox.CaptureAsync();
+        var target = sandbox.Path("target");
+        var runner = sandbox.Runner.With(unset, null);
+        Task<CliResult> Run(params string[] args) => builtProgram ? runner.RunBinaryAsync(args) : runner.RunAsync(args);
+
+        foreach (var args in new[] { ["init"], ["snapshots"], ["backup", sandbox.Source], new[] { "restore", "latest", "--target", target } })
+        {
+            var result = await Run(args);
+            result.ShouldFailWith(ExitCodes.Usage);
+            result.ErrorLines[0].ShouldContain(unset, customMessage: result.ToString());
+        }
+
+        await sandbox.AssertUnchangedAsync(before);
+        Directory.Exists(target).ShouldBeFalse();
+    }
+
+    [Fact]
+    public async Task A_server_that_does_not_answer_is_a_storage_error_without_a_stack_trace()
+    {
+        await using var sandbox = await CliSandbox.CreateAsync(Backend);
+        SmallTree().CreateIn(sandbox.Source);
+        // Nothing listens on port 9 of 127.0.0.1: every connection is refused, and the retries give up.
+        var runner = sandbox.Runner.With("ARCA_REPOSITORY", "s3:http://127.0.0.1:9/bucket");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        var result = await runner.RunAsync("snapshots");
+
+        result.ShouldFailWith(ExitCodes.StorageFailed);
+        result.ErrorLines[0].ShouldContain("s3:http://127.0.0.1:9/bucket", customMessage: result.ToString());
+        clock.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(60), result.ToString());
     }
 }

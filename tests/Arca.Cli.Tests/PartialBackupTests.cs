@@ -5,10 +5,12 @@ namespace Arca.Cli.Tests;
 /// <summary>
 /// An entry the backup cannot take (here a FIFO: tests run as root, so a mode-000 file would still be
 /// readable) makes the backup partial: exit code 3, the entry named on standard error and in the JSON, the
-/// snapshot marked partial, and everything else backed up and restorable.
+/// snapshot marked partial, and everything else backed up and restorable. Runs once per <see cref="Cli.Tests.Backend"/>.
 /// </summary>
-public sealed class PartialBackupTests
+public abstract class PartialBackupTests
 {
+    protected abstract Backend Backend { get; }
+
     private static TreeFixture TreeWithFifo() => new TreeFixture()
         .File("a.txt", "alpha\n")
         .File("sub/b.txt", "bravo\n")
@@ -17,7 +19,7 @@ public sealed class PartialBackupTests
     [Fact]
     public async Task A_fifo_makes_the_backup_partial_with_exit_code_3_and_is_named_in_the_json()
     {
-        using var sandbox = new CliSandbox();
+        await using var sandbox = await CliSandbox.CreateAsync(Backend);
         TreeWithFifo().CreateIn(sandbox.Source);
         await sandbox.InitAsync();
 
@@ -50,7 +52,7 @@ public sealed class PartialBackupTests
     [Fact]
     public async Task A_partial_snapshot_restores_everything_but_the_skipped_entry()
     {
-        using var sandbox = new CliSandbox();
+        await using var sandbox = await CliSandbox.CreateAsync(Backend);
         TreeWithFifo().CreateIn(sandbox.Source);
         await sandbox.InitAsync();
 
@@ -74,4 +76,14 @@ public sealed class PartialBackupTests
         TreeAssert.Identical(sandbox.Source, Path.Combine(target, "src"));
         (await sandbox.RunAsync("check", "--read-data")).ShouldSucceed();
     }
+}
+
+public sealed class PartialBackupTestsOnLocal : PartialBackupTests
+{
+    protected override Backend Backend => Backend.Local;
+}
+
+public sealed class PartialBackupTestsOnS3 : PartialBackupTests
+{
+    protected override Backend Backend => Backend.S3;
 }

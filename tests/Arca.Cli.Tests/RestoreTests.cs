@@ -2,9 +2,14 @@ using Arca.TestKit;
 
 namespace Arca.Cli.Tests;
 
-/// <summary>restore's choices through the CLI: dry run, the three overwrite modes, --include and --exclude, checked on disk.</summary>
-public sealed class RestoreTests
+/// <summary>
+/// restore's choices through the CLI: dry run, the three overwrite modes, --include and --exclude, checked on disk.
+/// Runs once per <see cref="Cli.Tests.Backend"/>.
+/// </summary>
+public abstract class RestoreTests
 {
+    protected abstract Backend Backend { get; }
+
     /// <summary>The snapshot's mtimes: 2020-09-13, long before any file a test writes now.</summary>
     private static TreeFixture Tree() => new TreeFixture()
         .File("a.txt", "alpha from the snapshot\n")
@@ -20,7 +25,7 @@ public sealed class RestoreTests
     [Fact]
     public async Task Dry_run_lists_what_it_would_do_and_changes_nothing_on_disk()
     {
-        using var sandbox = new CliSandbox();
+        await using var sandbox = await CliSandbox.CreateAsync(Backend);
         await sandbox.InitAndBackupAsync(Tree());
         var target = sandbox.Path("target");
         (await sandbox.RunAsync("restore", "latest", "--target", target)).ShouldSucceed();
@@ -54,7 +59,7 @@ public sealed class RestoreTests
     [Fact]
     public async Task Dry_run_into_a_missing_folder_does_not_create_it()
     {
-        using var sandbox = new CliSandbox();
+        await using var sandbox = await CliSandbox.CreateAsync(Backend);
         await sandbox.InitAndBackupAsync(Tree());
         var target = sandbox.Path("not-yet");
 
@@ -67,7 +72,7 @@ public sealed class RestoreTests
     [Fact]
     public async Task Overwrite_skip_keeps_an_existing_modified_file_and_restores_missing_ones()
     {
-        using var sandbox = new CliSandbox();
+        await using var sandbox = await CliSandbox.CreateAsync(Backend);
         await sandbox.InitAndBackupAsync(Tree());
         var target = sandbox.Path("target");
         (await sandbox.RunAsync("restore", "latest", "--target", target)).ShouldSucceed();
@@ -85,7 +90,7 @@ public sealed class RestoreTests
     [Fact]
     public async Task Overwrite_if_newer_replaces_an_older_file_only()
     {
-        using var sandbox = new CliSandbox();
+        await using var sandbox = await CliSandbox.CreateAsync(Backend);
         await sandbox.InitAndBackupAsync(Tree());
         var target = sandbox.Path("target");
         (await sandbox.RunAsync("restore", "latest", "--target", target)).ShouldSucceed();
@@ -104,7 +109,7 @@ public sealed class RestoreTests
     [Fact]
     public async Task Overwrite_always_is_the_default_and_replaces_a_newer_modified_file()
     {
-        using var sandbox = new CliSandbox();
+        await using var sandbox = await CliSandbox.CreateAsync(Backend);
         await sandbox.InitAndBackupAsync(Tree());
         var target = sandbox.Path("target");
         (await sandbox.RunAsync("restore", "latest", "--target", target)).ShouldSucceed();
@@ -120,7 +125,7 @@ public sealed class RestoreTests
     [Fact]
     public async Task Include_restores_only_the_named_paths_and_what_is_below_them()
     {
-        using var sandbox = new CliSandbox();
+        await using var sandbox = await CliSandbox.CreateAsync(Backend);
         await sandbox.InitAndBackupAsync(Tree());
         var target = sandbox.Path("target");
 
@@ -136,7 +141,7 @@ public sealed class RestoreTests
     [InlineData("src/")]
     public async Task Include_of_the_snapshot_root_or_its_top_folder_restores_everything(string include)
     {
-        using var sandbox = new CliSandbox();
+        await using var sandbox = await CliSandbox.CreateAsync(Backend);
         await sandbox.InitAndBackupAsync(Tree());
         var target = sandbox.Path("target");
 
@@ -148,7 +153,7 @@ public sealed class RestoreTests
     [Fact]
     public async Task Exclude_leaves_out_entries_matching_the_glob()
     {
-        using var sandbox = new CliSandbox();
+        await using var sandbox = await CliSandbox.CreateAsync(Backend);
         await sandbox.InitAndBackupAsync(Tree());
         var byName = sandbox.Path("by-name");
         var byPath = sandbox.Path("by-path");
@@ -164,7 +169,7 @@ public sealed class RestoreTests
     [Fact]
     public async Task Include_and_exclude_together_restore_the_included_paths_minus_the_excluded_entries()
     {
-        using var sandbox = new CliSandbox();
+        await using var sandbox = await CliSandbox.CreateAsync(Backend);
         await sandbox.InitAndBackupAsync(Tree());
         var target = sandbox.Path("target");
 
@@ -177,4 +182,14 @@ public sealed class RestoreTests
     /// <summary>Files and symlinks below <paramref name="root"/>, as sorted relative paths.</summary>
     private static List<string> Files(string root) =>
         [.. TreeAssert.Capture(root).Where(e => e.Value.Kind is not "dir").Select(e => e.Key).Order(StringComparer.Ordinal)];
+}
+
+public sealed class RestoreTestsOnLocal : RestoreTests
+{
+    protected override Backend Backend => Backend.Local;
+}
+
+public sealed class RestoreTestsOnS3 : RestoreTests
+{
+    protected override Backend Backend => Backend.S3;
 }

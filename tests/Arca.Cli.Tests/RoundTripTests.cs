@@ -4,9 +4,14 @@ using Arca.TestKit;
 
 namespace Arca.Cli.Tests;
 
-/// <summary>init, backup, snapshots, restore and check, end to end: in process and through the built program.</summary>
-public sealed class RoundTripTests
+/// <summary>
+/// init, backup, snapshots, restore and check, end to end: in process and through the built program. Runs once
+/// per <see cref="Cli.Tests.Backend"/> (restic's backend test suite idea): the sealed classes below pick it.
+/// </summary>
+public abstract class RoundTripTests
 {
+    protected abstract Backend Backend { get; }
+
     private const int ThreeMiB = 3 * 1024 * 1024;
 
     /// <summary>Files, nested and empty folders, symlinks (one dangling), an empty file, modes 0600/0755/0700, a 3 MiB random file.</summary>
@@ -29,7 +34,7 @@ public sealed class RoundTripTests
     [InlineData(true)]
     public async Task Backup_then_restore_gives_back_an_identical_tree(bool builtProgram)
     {
-        using var sandbox = new CliSandbox();
+        await using var sandbox = await CliSandbox.CreateAsync(Backend);
         MixedTree().CreateIn(sandbox.Source);
         await sandbox.InitAsync(builtProgram);
 
@@ -58,7 +63,7 @@ public sealed class RoundTripTests
     [InlineData(true)]
     public async Task Snapshots_json_lists_each_snapshot_with_id_time_host_paths_and_tags(bool builtProgram)
     {
-        using var sandbox = new CliSandbox();
+        await using var sandbox = await CliSandbox.CreateAsync(Backend);
         new TreeFixture().File("a.txt", "a").CreateIn(sandbox.Source);
         await sandbox.InitAsync(builtProgram);
         var before = DateTimeOffset.UtcNow.AddSeconds(-1);
@@ -92,7 +97,7 @@ public sealed class RoundTripTests
     [Fact]
     public async Task Ls_json_lists_every_entry_of_the_snapshot_with_its_type_mode_and_target()
     {
-        using var sandbox = new CliSandbox();
+        await using var sandbox = await CliSandbox.CreateAsync(Backend);
         await sandbox.InitAndBackupAsync(MixedTree());
 
         var result = await sandbox.RunAsync("ls", "latest", "--json");
@@ -124,7 +129,7 @@ public sealed class RoundTripTests
     [Fact]
     public async Task Check_with_a_read_data_subset_succeeds_on_a_whole_repository()
     {
-        using var sandbox = new CliSandbox();
+        await using var sandbox = await CliSandbox.CreateAsync(Backend);
         await sandbox.InitAndBackupAsync(MixedTree());
 
         (await sandbox.RunAsync("check")).ShouldSucceed();
@@ -140,10 +145,10 @@ public sealed class RoundTripTests
     [Fact]
     public async Task Latest_as_of_a_time_between_two_backups_picks_the_first_snapshot()
     {
-        using var sandbox = new CliSandbox();
+        await using var sandbox = await CliSandbox.CreateAsync(Backend);
         new TreeFixture().File("a.txt", "one").CreateIn(sandbox.Source);
         var clock = new ManualTimeProvider(new DateTimeOffset(2026, 3, 1, 10, 0, 0, TimeSpan.Zero));
-        var runner = new CliRunner(sandbox.Repository) { Time = clock };
+        var runner = sandbox.CreateRunner(clock);
         (await runner.RunAsync("init")).ShouldSucceed();
         var first = await BackupIdAsync(runner, sandbox.Source);
         clock.Advance(TimeSpan.FromDays(1));
@@ -164,10 +169,10 @@ public sealed class RoundTripTests
     [InlineData("2026-03-01T09:30Z", "2026-03-01T10:30Z")]
     public async Task As_of_a_time_with_an_offset_is_read_in_that_offset(string halfAnHourBefore, string halfAnHourAfter)
     {
-        using var sandbox = new CliSandbox();
+        await using var sandbox = await CliSandbox.CreateAsync(Backend);
         new TreeFixture().File("a.txt", "one").CreateIn(sandbox.Source);
         var clock = new ManualTimeProvider(new DateTimeOffset(2026, 3, 1, 10, 0, 0, TimeSpan.Zero));
-        var runner = new CliRunner(sandbox.Repository) { Time = clock };
+        var runner = sandbox.CreateRunner(clock);
         (await runner.RunAsync("init")).ShouldSucceed();
         var id = await BackupIdAsync(runner, sandbox.Source);
 
@@ -191,4 +196,14 @@ public sealed class RoundTripTests
         using var json = result.Json();
         return json.RootElement.GetProperty("snapshot").GetString()!;
     }
+}
+
+public sealed class RoundTripTestsOnLocal : RoundTripTests
+{
+    protected override Backend Backend => Backend.Local;
+}
+
+public sealed class RoundTripTestsOnS3 : RoundTripTests
+{
+    protected override Backend Backend => Backend.S3;
 }

@@ -1,4 +1,6 @@
 using Arca.Native;
+using Arca.Storage;
+using Arca.Storage.InMemory;
 using Arca.TestKit;
 
 namespace Arca.Cli.Tests;
@@ -97,6 +99,45 @@ public sealed class TestKitTests
 
         TreeAssert.Unchanged(before, root, ignoreFolderTimes: true);
         Should.Throw<Xunit.Sdk.XunitException>(() => TreeAssert.Unchanged(before, root)).Message.ShouldContain("sub: mtime");
+    }
+
+    [Theory]
+    [InlineData("none")]
+    [InlineData("bytes")]
+    [InlineData("extra")]
+    [InlineData("missing")]
+    public async Task Storage_unchanged_reports_each_changed_added_or_removed_file_with_its_key(string change)
+    {
+        var storage = new InMemoryStorage();
+        var pack = new StorageKey(StorageKind.Pack, "ab01");
+        var config = new StorageKey(StorageKind.Config, "config");
+        await storage.PutBytesAsync(pack, TreeFixture.RandomBytes(1000, seed: 1), CancellationToken.None);
+        await storage.PutBytesAsync(config, "{}"u8.ToArray(), CancellationToken.None);
+        var before = await StorageAssert.CaptureAsync(storage);
+        before.Keys.ShouldBe(["config/config", "pack/ab01"]);
+
+        switch (change)
+        {
+            case "bytes":
+                await storage.DeleteAsync(pack, CancellationToken.None);
+                await storage.PutBytesAsync(pack, TreeFixture.RandomBytes(1000, seed: 2), CancellationToken.None);
+                break;
+            case "extra":
+                await storage.PutBytesAsync(new StorageKey(StorageKind.Lock, "cd02"), "x"u8.ToArray(), CancellationToken.None);
+                break;
+            case "missing":
+                await storage.DeleteAsync(config, CancellationToken.None);
+                break;
+        }
+
+        if (change == "none")
+        {
+            await StorageAssert.UnchangedAsync(before, storage);
+            return;
+        }
+        var failure = await Should.ThrowAsync<Xunit.Sdk.XunitException>(() => StorageAssert.UnchangedAsync(before, storage));
+        failure.Message.ShouldContain("1 differences");
+        failure.Message.ShouldContain(change switch { "bytes" => "\n  pack/ab01: ", "extra" => "\n  lock/cd02: ", _ => "\n  config/config: " });
     }
 
     [Fact]

@@ -28,7 +28,8 @@ public sealed class CliRunner
 
     /// <summary>
     /// The only variables the program sees in process; for the binary they replace every inherited
-    /// ARCA_* variable. A null value means "unset".
+    /// ARCA_* and AWS_* variable (so both runs see the same repository settings and S3 credentials).
+    /// A null value means "unset".
     /// </summary>
     public Dictionary<string, string?> Environment { get; }
 
@@ -94,7 +95,7 @@ public sealed class CliRunner
         {
             info.ArgumentList.Add(arg);
         }
-        foreach (var name in info.Environment.Keys.Where(k => k.StartsWith("ARCA_", StringComparison.Ordinal)).ToList())
+        foreach (var name in info.Environment.Keys.Where(IsReplaced).ToList())
         {
             info.Environment.Remove(name);
         }
@@ -125,4 +126,8 @@ public sealed class CliRunner
         }
         return new CliResult(process.ExitCode, await output, await error);
     }
+
+    /// <summary>The inherited variables a binary run does not see unless <see cref="Environment"/> sets them.</summary>
+    private static bool IsReplaced(string name) =>
+        name.StartsWith("ARCA_", StringComparison.Ordinal) || name.StartsWith("AWS_", StringComparison.Ordinal);
 }

@@ -61,6 +61,8 @@ public static class S3TestServer
             UseShellExecute = false,
         };
         start.Environment["S3TEST_PORT"] = Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        // Never wipe a server that the test command (or another test process) started and uses.
+        start.Environment["S3TEST_RESET"] = "0";
         using var process = Process.Start(start) ?? throw new InvalidOperationException("Could not run scripts/s3-server.");
         var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
         var errors = process.StandardError.ReadToEndAsync(cancellationToken);
