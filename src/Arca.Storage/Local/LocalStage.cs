@@ -59,7 +59,7 @@ internal sealed class LocalStage : IStagedFile
         cancellationToken.ThrowIfCancellationRequested();
         try
         {
-            await _file.CompleteAsync(cancellationToken);
+            await _file.CompleteAsync(flushToDevice: true, cancellationToken);
             await _file.DisposeAsync();
             _storage.PublishTemporary(_path, key);
             _committed = true;

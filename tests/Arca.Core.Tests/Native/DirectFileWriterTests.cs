@@ -46,7 +46,7 @@ public sealed class DirectFileWriterTests : IDisposable
                 expected.AddRange(chunk);
                 writer.Length.ShouldBe(expected.Count);
             }
-            await writer.CompleteAsync(CancellationToken.None);
+            await writer.CompleteAsync(flushToDevice: true, CancellationToken.None);
         }
 
         (await File.ReadAllBytesAsync(path)).ShouldBe(expected.ToArray());
@@ -64,7 +64,7 @@ public sealed class DirectFileWriterTests : IDisposable
             await writer.AppendAsync(first, CancellationToken.None);
             await writer.AppendAsync(second, CancellationToken.None);
             writer.Length.ShouldBe(705_000);
-            await writer.CompleteAsync(CancellationToken.None);
+            await writer.CompleteAsync(flushToDevice: true, CancellationToken.None);
         }
 
         (await File.ReadAllBytesAsync(path)).ShouldBe([.. first, .. second]);
@@ -76,7 +76,7 @@ public sealed class DirectFileWriterTests : IDisposable
         var path = _temp.Combine("empty");
         await using (var writer = DirectFileWriter.Create(path))
         {
-            await writer.CompleteAsync(CancellationToken.None);
+            await writer.CompleteAsync(flushToDevice: true, CancellationToken.None);
         }
 
         new FileInfo(path).Length.ShouldBe(0);
@@ -99,7 +99,7 @@ public sealed class DirectFileWriterTests : IDisposable
         var path = _temp.Combine("done");
         await using var writer = DirectFileWriter.Create(path);
         await writer.AppendAsync(Bytes(10, 3), CancellationToken.None);
-        await writer.CompleteAsync(CancellationToken.None);
+        await writer.CompleteAsync(flushToDevice: true, CancellationToken.None);
 
         await Should.ThrowAsync<ObjectDisposedException>(async () => await writer.AppendAsync(Bytes(1, 4), CancellationToken.None));
         new FileInfo(path).Length.ShouldBe(10);
