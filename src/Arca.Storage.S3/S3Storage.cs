@@ -37,6 +37,11 @@ public sealed class S3Storage : IStorage, IDisposable
             MaxErrorRetry = 0,
             Timeout = options.RequestTimeout,
             MaxConnectionsPerServer = options.Connections * 2,
+            // No CRC32 of every upload and download on top of what already guards the bytes: SigV4 signs each
+            // body's SHA-256 (over http) or TLS carries it (https), and every blob is authenticated (AES-GCM)
+            // and every pack named by its SHA-256.
+            RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
+            ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
         });
         Properties = new StorageProperties(location.ToString(), options.Connections, IsRemote: true);
     }

@@ -9,7 +9,8 @@ namespace Arca.Backup;
 /// <summary>
 /// Turns file trees into blobs and trees.
 ///
-/// The walk is depth-first and sorted. For each folder the walker lists and stats the entries and starts
+/// The walk is depth-first and sorted; a folder met while a core is free is walked by a task of its own, alongside.
+/// For each folder the walker lists and stats the entries and starts
 /// a task per changed file (at most <see cref="ArchiverOptions.FileWorkers"/> at once); it moves on at once,
 /// and the folder's tree is finished by a continuation when its children are done, so no folder boundary
 /// ever drains the pipeline. A file task reads, chunks and hashes, and compresses, seals and packs each chunk
@@ -27,6 +28,7 @@ public sealed class Archiver
     private readonly ArchiverOptions _options;
     private readonly IBackupProgress _progress;
     private readonly SemaphoreSlim _fileSlots;
+    private readonly SemaphoreSlim _walkerSlots = new(Environment.ProcessorCount);
     private readonly List<ItemError> _errors = [];
     private long _filesNew, _filesChanged, _filesUnmodified, _dirs, _totalFiles, _totalBytes, _treesAdded;
 
@@ -111,8 +113,25 @@ public sealed class Archiver
         switch (status.Mode & 0xF000)
         {
             case 0x4000:
-                var dirTask = await StartDirectoryAsync(path, name, status, parent, cancellationToken);
-                return dirTask;
+                if (!_walkerSlots.Wait(0, CancellationToken.None))
+                {
+                    return await StartDirectoryAsync(path, name, status, parent, cancellationToken);
+                }
+                // A free walker takes this folder alongside. When little has changed, walking is the whole
+                // backup (a stat per entry, a parent tree to load and a tree to hash per folder), and one walker
+                // would leave the other cores idle. Never waited for, so walkers cannot wait on each other.
+                var walk = Task.Run(async () =>
+                {
+                    try
+                    {
+                        return await StartDirectoryAsync(path, name, status, parent, cancellationToken);
+                    }
+                    finally
+                    {
+                        _walkerSlots.Release();
+                    }
+                }, cancellationToken);
+                return walk.Unwrap();
             case 0x8000:
                 Interlocked.Increment(ref _totalFiles);
                 Interlocked.Add(ref _totalBytes, status.Size);

@@ -250,38 +250,47 @@ public sealed class Pruner(Repository repository)
         return result with { PacksWritten = fresh.PackCount, BytesFreed = freed - result.BytesToRepack };
     }
 
-    /// <summary>Every blob the trees reach: the trees themselves and the content of every file.</summary>
+    /// <summary>
+    /// Every blob the trees reach: the trees themselves and the content of every file. Read a level at a time,
+    /// each level's trees in parallel: on remote storage every tree costs a round trip.
+    /// </summary>
     private async Task<HashSet<BlobId>> UsedBlobsAsync(IEnumerable<BlobId> roots, CancellationToken cancellationToken)
     {
         var used = new HashSet<BlobId>();
-        var pending = new Stack<BlobId>(roots);
-        while (pending.TryPop(out var treeId))
+        var level = roots.Where(used.Add).ToList();
+        while (level.Count > 0)
         {
-            if (!used.Add(treeId))
-            {
-                continue;
-            }
-            Trees.Tree tree;
-            try
-            {
-                tree = await repository.LoadTreeAsync(treeId, cancellationToken);
-            }
-            catch (BlobDamagedException ex)
-            {
-                throw new ArcaException(ErrorCode.RepositoryDamaged,
-                    $"Tree {treeId} cannot be read ({ex.Message}); prune changed nothing.", "Run 'arca check' to see what is affected.", ex);
-            }
-            foreach (var node in tree.Nodes)
-            {
-                foreach (var blob in node.Content ?? [])
+            var next = new List<BlobId>();
+            await Parallel.ForEachAsync(level,
+                new ParallelOptions { MaxDegreeOfParallelism = Math.Max(2, repository.Storage.Properties.Connections), CancellationToken = cancellationToken },
+                async (treeId, ct) =>
                 {
-                    used.Add(blob);
-                }
-                if (node.Subtree is { } subtree && !used.Contains(subtree))
-                {
-                    pending.Push(subtree);
-                }
-            }
+                    Trees.Tree tree;
+                    try
+                    {
+                        tree = await repository.LoadTreeAsync(treeId, ct);
+                    }
+                    catch (BlobDamagedException ex)
+                    {
+                        throw new ArcaException(ErrorCode.RepositoryDamaged,
+                            $"Tree {treeId} cannot be read ({ex.Message}); prune changed nothing.", "Run 'arca check' to see what is affected.", ex);
+                    }
+                    lock (used)
+                    {
+                        foreach (var node in tree.Nodes)
+                        {
+                            foreach (var blob in node.Content ?? [])
+                            {
+                                used.Add(blob);
+                            }
+                            if (node.Subtree is { } subtree && used.Add(subtree))
+                            {
+                                next.Add(subtree);
+                            }
+                        }
+                    }
+                });
+            level = next;
         }
         return used;
     }

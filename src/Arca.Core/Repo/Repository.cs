@@ -290,7 +290,7 @@ public sealed class Repository : IBlobLoader, IBlobSaver, ITreeLoader, ISnapshot
             var sealedBytes = sealedBuffer.AsMemory(0, (int)entry.StoredLength);
             if (Storage.Properties.IsRemote)
             {
-                _windows ??= new PackWindowReader(Storage, Index.DataEnd);
+                _windows ??= new PackWindowReader(Storage, Index);
                 await _windows.ReadIntoAsync(location.Pack, entry.Offset, sealedBytes, cancellationToken);
             }
             else

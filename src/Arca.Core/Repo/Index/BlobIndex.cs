@@ -13,7 +13,6 @@ public sealed class BlobIndex
     private readonly ConcurrentDictionary<BlobId, Slot> _blobs = new();
     private readonly List<PackId> _packs = [];
     private readonly Dictionary<PackId, int> _packNumbers = [];
-    private readonly List<long> _packDataEnds = [];
     private readonly Lock _packLock = new();
 
     private readonly record struct Slot(int Pack, uint Offset, uint StoredLength, uint RawLength, BlobType Type, bool Compressed);
@@ -35,32 +34,16 @@ public sealed class BlobIndex
                 number = _packs.Count;
                 _packs.Add(pack);
                 _packNumbers[pack] = number;
-                _packDataEnds.Add(0);
             }
         }
-        long end = 0;
         foreach (var blob in blobs)
         {
-            end = Math.Max(end, (long)blob.Offset + blob.StoredLength);
             // The first copy wins; a duplicate (two clients stored the same blob) is harmless.
             _blobs.TryAdd(blob.Id, new Slot(number, blob.Offset, blob.StoredLength, blob.RawLength, blob.Type, blob.Compressed));
-        }
-        lock (_packLock)
-        {
-            _packDataEnds[number] = Math.Max(_packDataEnds[number], end);
         }
     }
 
     public bool Contains(BlobId id) => _blobs.ContainsKey(id);
-
-    /// <summary>Where the last indexed blob of <paramref name="pack"/> ends (its trailer starts at or after it); 0 if unknown.</summary>
-    public long DataEnd(PackId pack)
-    {
-        lock (_packLock)
-        {
-            return _packNumbers.TryGetValue(pack, out var number) ? _packDataEnds[number] : 0;
-        }
-    }
 
     public bool TryGet(BlobId id, out IndexLocation location)
     {

@@ -1,19 +1,22 @@
+using Arca.Repo.Index;
 using Arca.Storage;
 
 namespace Arca.Repo.Packs;
 
 /// <summary>
-/// Reads blobs out of packs on remote storage a window at a time: the first read in a region of a pack fetches
-/// up to <see cref="WindowSize"/> bytes from there (never past the pack's last blob), and the next blobs in
-/// that region, which a restore of the next files in tree order usually wants (a backup wrote them in that
-/// order), come from memory. One request serves dozens of small files instead of one each. Readers that want
-/// a window being fetched wait for that fetch. At most <see cref="MaxWindows"/> windows are kept, the least
+/// Reads blobs out of packs on remote storage, where each request costs a round trip. A blob of
+/// <see cref="WindowedBelow"/> bytes or more is fetched alone, exactly. A smaller one is fetched together with
+/// the small blobs that follow it in its pack (a window of up to <see cref="WindowSize"/> bytes): a restore of
+/// the next files in tree order usually wants them next (a backup wrote them in that order), so one request
+/// serves dozens of small files. A window never takes in a large blob, which would be fetched twice; readers
+/// that want a window being fetched wait for that fetch; at most <see cref="MaxWindows"/> are kept, the least
 /// recently used going first.
 /// </summary>
-internal sealed class PackWindowReader(IStorage storage, Func<PackId, long> dataEnd)
+internal sealed class PackWindowReader(IStorage storage, BlobIndex index)
 {
-    public const int WindowSize = 8 << 20;
-    public const int MaxWindows = 4;
+    public const int WindowSize = 4 << 20;
+    public const int WindowedBelow = 256 << 10;
+    public const int MaxWindows = 8;
 
     private sealed record Window(PackId Pack, long Start, long End, Task<byte[]> Bytes)
     {
@@ -23,16 +26,21 @@ internal sealed class PackWindowReader(IStorage storage, Func<PackId, long> data
     private readonly List<Window> _windows = [];
     private long _clock;
 
+    // Where each indexed blob lies in its pack, sorted by offset; built on first use from the index as it was
+    // then (packs added later, by this process's own backup, are read a blob at a time).
+    private readonly Lazy<Dictionary<PackId, (long Start, long End)[]>> _layouts = new(() => index.ByPack().ToDictionary(
+        p => p.Key,
+        p => p.Value.Select(e => ((long)e.Offset, (long)e.Offset + e.StoredLength)).Order().ToArray()));
+
     /// <summary>Fills <paramref name="destination"/> with the pack's bytes at <paramref name="offset"/>.</summary>
     public async Task ReadIntoAsync(PackId pack, long offset, Memory<byte> destination, CancellationToken cancellationToken)
     {
-        if (destination.Length > WindowSize / 2)
+        var window = destination.Length < WindowedBelow ? Find(pack, offset, destination.Length) : null;
+        if (window is null)
         {
-            // A big blob gains nothing from a window, and would push out the small ones around it.
             await storage.ReadIntoAsync(Key(pack), offset, destination, cancellationToken);
             return;
         }
-        var window = Find(pack, offset, destination.Length);
         byte[] bytes;
         try
         {
@@ -50,7 +58,8 @@ internal sealed class PackWindowReader(IStorage storage, Func<PackId, long> data
         bytes.AsMemory((int)(offset - window.Start), destination.Length).CopyTo(destination);
     }
 
-    private Window Find(PackId pack, long offset, int length)
+    /// <summary>The window holding the range, started if need be; null when the blob has no small neighbours.</summary>
+    private Window? Find(PackId pack, long offset, int length)
     {
         lock (_windows)
         {
@@ -62,7 +71,11 @@ internal sealed class PackWindowReader(IStorage storage, Func<PackId, long> data
                     return w;
                 }
             }
-            var end = Math.Max(offset + length, Math.Min(offset + WindowSize, dataEnd(pack)));
+            var end = WindowEnd(pack, offset, offset + length);
+            if (end == offset + length)
+            {
+                return null;
+            }
             var window = new Window(pack, offset, end, FetchAsync(pack, offset, (int)(end - offset))) { LastUse = ++_clock };
             if (_windows.Count >= MaxWindows)
             {
@@ -71,6 +84,30 @@ internal sealed class PackWindowReader(IStorage storage, Func<PackId, long> data
             _windows.Add(window);
             return window;
         }
+    }
+
+    /// <summary>Extends [offset, end) over the small blobs that follow it back to back, up to the window size.</summary>
+    private long WindowEnd(PackId pack, long offset, long end)
+    {
+        if (!_layouts.Value.TryGetValue(pack, out var blobs))
+        {
+            return end;
+        }
+        var i = Array.BinarySearch(blobs, (offset, end));
+        if (i < 0)
+        {
+            return end;
+        }
+        for (i++; i < blobs.Length; i++)
+        {
+            var (start, next) = blobs[i];
+            if (start != end || next - start >= WindowedBelow || next - offset > WindowSize)
+            {
+                break;
+            }
+            end = next;
+        }
+        return end;
     }
 
     private async Task<byte[]> FetchAsync(PackId pack, long offset, int length)
