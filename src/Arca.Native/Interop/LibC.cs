@@ -17,10 +17,6 @@ internal static partial class LibC
     internal const int EINTR = 4;
     internal const int EACCES = 13;
     internal const int ENOTDIR = 20;
-    internal const int EINVAL = 22;
-
-    internal const int FGetFl = 3;
-    internal const int FSetFl = 4;
 
     [LibraryImport(Library, EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int Statx(int dirFd, string path, int flags, uint mask, out StatxBuffer buffer);
@@ -45,14 +41,6 @@ internal static partial class LibC
 
     [LibraryImport(Library, EntryPoint = "kill", SetLastError = true)]
     internal static partial int Kill(int pid, int signal);
-
-    // fcntl is variadic; with one int argument the calling convention is the same as a plain call on the
-    // Linux ABIs Arca runs on (x86-64 and AArch64).
-    [LibraryImport(Library, EntryPoint = "fcntl", SetLastError = true)]
-    internal static partial int Fcntl(Microsoft.Win32.SafeHandles.SafeFileHandle fd, int command, int argument);
-
-    [LibraryImport(Library, EntryPoint = "fsync", SetLastError = true)]
-    internal static partial int Fsync(Microsoft.Win32.SafeHandles.SafeFileHandle fd);
 
     internal const int MallocArenaMax = -8;
 

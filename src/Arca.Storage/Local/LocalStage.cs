@@ -1,21 +1,18 @@
-using Arca.Native;
-
 namespace Arca.Storage.Local;
 
 /// <summary>
 /// Stages a file in its kind's folder of the repository under a temporary name and commits it the way
 /// <see cref="LocalStorage.PutAsync"/> writes: fsync, read-only, then rename into place. The bytes are
-/// written once, past the page cache where the file system allows (<see cref="DirectFileWriter"/>); a crash
-/// leaves a <c>.tmp-</c> file that <see cref="LocalStorage.RemoveTemporaryFiles"/> clears.
+/// written once; a crash leaves a <c>.tmp-</c> file that <see cref="LocalStorage.RemoveTemporaryFiles"/> clears.
 /// </summary>
 internal sealed class LocalStage : IStagedFile
 {
     private readonly LocalStorage _storage;
     private readonly string _path;
-    private readonly DirectFileWriter _file;
+    private readonly FileStream _file;
     private bool _committed;
 
-    private LocalStage(LocalStorage storage, string path, DirectFileWriter file)
+    private LocalStage(LocalStorage storage, string path, FileStream file)
     {
         _storage = storage;
         _path = path;
@@ -27,7 +24,14 @@ internal sealed class LocalStage : IStagedFile
         try
         {
             Directory.CreateDirectory(folder);
-            return new LocalStage(storage, path, DirectFileWriter.Create(path));
+            var file = new FileStream(path, new FileStreamOptions
+            {
+                Mode = FileMode.CreateNew,
+                Access = FileAccess.Write,
+                Share = FileShare.None,
+                BufferSize = 0,
+            });
+            return new LocalStage(storage, path, file);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -35,22 +39,20 @@ internal sealed class LocalStage : IStagedFile
         }
     }
 
-    public long Length => _file.Length;
-
-    /// <summary>True when the bytes bypass the page cache.</summary>
-    internal bool IsDirect => _file.IsDirect;
+    public long Length { get; private set; }
 
     public async ValueTask AppendAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_committed, this);
         try
         {
-            await _file.AppendAsync(data, cancellationToken);
+            await RandomAccess.WriteAsync(_file.SafeFileHandle, data, Length, cancellationToken);
         }
         catch (IOException ex)
         {
             throw new StorageException($"Could not write {_path}: {ex.Message}", isTransient: false, ex);
         }
+        Length += data.Length;
     }
 
     public async Task CommitAsync(StorageKey key, CancellationToken cancellationToken)
@@ -59,7 +61,7 @@ internal sealed class LocalStage : IStagedFile
         cancellationToken.ThrowIfCancellationRequested();
         try
         {
-            await _file.CompleteAsync(flushToDevice: true, cancellationToken);
+            _file.Flush(flushToDisk: true);
             await _file.DisposeAsync();
             _storage.PublishTemporary(_path, key);
             _committed = true;
