@@ -202,7 +202,16 @@ public sealed class LocalStorage : IStorage
             {
                 continue;
             }
-            yield return new StorageEntry(new StorageKey(kind, file.Name), file.Length);
+            long length;
+            try
+            {
+                length = file.Length; // a stat of its own, after the directory was read
+            }
+            catch (FileNotFoundException)
+            {
+                continue; // deleted meanwhile (another process's lock, a pack prune removed): not there any more
+            }
+            yield return new StorageEntry(new StorageKey(kind, file.Name), length);
         }
     }
 
