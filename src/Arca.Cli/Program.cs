@@ -1,6 +1,7 @@
 using Arca.Cli;
 using Arca.Native;
 
+// Before any pool thread allocates natively: see LimitMallocArenas for why a backup wants few arenas.
 Posix.LimitMallocArenas(Environment.ProcessorCount);
 
 // The pipeline mixes CPU work with blocking file reads and fsyncs; with the default minimum of one pool
