@@ -16,8 +16,8 @@ public static class Posix
     public static uint EffectiveUserId { get; } = LibC.GetEuid();
 
     /// <summary>
-    /// Caps glibc's malloc arenas. By default every thread that allocates natively (zstd contexts, OpenSSL,
-    /// aligned write buffers) may get an arena of its own, each holding a few MiB it never gives back; a backup
+    /// Caps glibc's malloc arenas. By default every thread that allocates natively (zstd contexts, OpenSSL)
+    /// may get an arena of its own, each holding a few MiB it never gives back; a backup
     /// runs on a dozen pool threads. Measured: a few MiB less at the peak of a 1 GiB backup with two arenas.
     /// </summary>
     public static void LimitMallocArenas(int arenas) => LibC.Mallopt(LibC.MallocArenaMax, arenas);

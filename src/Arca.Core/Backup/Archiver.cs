@@ -1,4 +1,3 @@
-using System.Buffers;
 using Arca.Native;
 using Arca.Repo;
 using Arca.Repo.Chunking;

@@ -2,6 +2,7 @@ using Arca.Backup;
 using Arca.Repo;
 using Arca.Repo.Crypto;
 using Arca.Restore;
+using Arca.Storage;
 using Arca.Storage.Local;
 using Arca.Trees;
 
@@ -10,24 +11,29 @@ namespace Arca.Core.Tests.Engine;
 /// <summary>A real repository in a real temp folder, with a source folder beside it, for engine tests.</summary>
 internal sealed class EngineFixture : IDisposable
 {
-    public EngineFixture()
+    /// <param name="wrap">Puts a decorator over the folder for every repository the fixture opens.</param>
+    public EngineFixture(Func<LocalStorage, IStorage>? wrap = null)
     {
         Root = Path.Combine(Path.GetTempPath(), "arca-engine-" + Guid.NewGuid().ToString("N")[..10]);
         Source = Path.Combine(Root, "src");
         Directory.CreateDirectory(Source);
         Storage = new LocalStorage(Path.Combine(Root, "repo"));
+        RepositoryStorage = wrap?.Invoke(Storage) ?? Storage;
     }
 
     public string Root { get; }
     public string Source { get; }
     public LocalStorage Storage { get; }
 
+    /// <summary>What repositories are opened on: <see cref="Storage"/>, or the decorator over it.</summary>
+    public IStorage RepositoryStorage { get; }
+
     public async Task<Repository> CreateRepositoryAsync() =>
-        await Repository.InitAsync(Storage, "pw", new RepositoryOptions { Kdf = KdfParameters.Insecure }, TimeProvider.System, CancellationToken.None);
+        await Repository.InitAsync(RepositoryStorage, "pw", new RepositoryOptions { Kdf = KdfParameters.Insecure }, TimeProvider.System, CancellationToken.None);
 
     public async Task<Repository> OpenAsync()
     {
-        var repository = await Repository.OpenAsync(Storage, "pw", CancellationToken.None);
+        var repository = await Repository.OpenAsync(RepositoryStorage, "pw", CancellationToken.None);
         await repository.LoadIndexAsync(CancellationToken.None);
         return repository;
     }
