@@ -1,0 +1,1 @@
+namespace Arca.Sources.Postgres;
