@@ -18,6 +18,16 @@ public static class ExitCodes
     public const int SnapshotNotFound = 20;
     public const int AmbiguousSnapshot = 21;
     public const int PathNotFound = 22;
+    public const int DatabaseUnreachable = 30;
+    public const int DatabaseLoginFailed = 31;
+    public const int DatabaseNotFound = 32;
+    public const int TableNotFound = 33;
+    public const int InvalidFilter = 34;
+    public const int FilterWrites = 35;
+    public const int TableMismatch = 36;
+    public const int DatabaseNotEmpty = 37;
+    public const int DatabaseFailed = 38;
+    public const int ToolMissing = 39;
     public const int Interrupted = 130;
 
     public static int For(ErrorCode code) => code switch
@@ -34,6 +44,16 @@ public static class ExitCodes
         ErrorCode.SnapshotNotFound => SnapshotNotFound,
         ErrorCode.AmbiguousSnapshot => AmbiguousSnapshot,
         ErrorCode.PathNotFound => PathNotFound,
+        ErrorCode.DatabaseUnreachable => DatabaseUnreachable,
+        ErrorCode.DatabaseLoginFailed => DatabaseLoginFailed,
+        ErrorCode.DatabaseNotFound => DatabaseNotFound,
+        ErrorCode.TableNotFound => TableNotFound,
+        ErrorCode.InvalidFilter => InvalidFilter,
+        ErrorCode.FilterWrites => FilterWrites,
+        ErrorCode.TableMismatch => TableMismatch,
+        ErrorCode.DatabaseNotEmpty => DatabaseNotEmpty,
+        ErrorCode.DatabaseFailed => DatabaseFailed,
+        ErrorCode.ToolMissing => ToolMissing,
         _ => InternalError,
     };
 
@@ -42,6 +62,9 @@ public static class ExitCodes
         Exit codes: 0 success, 1 internal error, 2 usage error, 3 partial (some items left out),
           10 no repository, 11 repository locked, 12 wrong password, 13 repository exists,
           14 unsupported format, 15 repository damaged, 16 storage failed, 20 snapshot not found,
-          21 ambiguous snapshot id, 22 path not found, 130 interrupted.
+          21 ambiguous snapshot id, 22 path not found, 30 database unreachable, 31 database login failed,
+          32 database not found, 33 table not found, 34 invalid row filter, 35 row filter tried to write,
+          36 table columns do not match, 37 target database not empty, 38 database error, 39 tool missing,
+          130 interrupted.
         """;
 }

@@ -15,4 +15,22 @@ public enum ErrorCode
     PathNotFound,
     Partial,
     Storage,
+    /// <summary>Nothing answers at the database server's address, or it stopped answering.</summary>
+    DatabaseUnreachable,
+    /// <summary>The database server refused the login (wrong password, unknown role, no password given).</summary>
+    DatabaseLoginFailed,
+    DatabaseNotFound,
+    TableNotFound,
+    /// <summary>A row filter (<c>--where</c>) does not parse or names a column that is not there.</summary>
+    InvalidFilter,
+    /// <summary>A row filter tried to write; it runs read-only, so nothing was written.</summary>
+    FilterWrites,
+    /// <summary>A live table's columns no longer match the snapshot's (names or types).</summary>
+    TableMismatch,
+    /// <summary>A whole-database restore was pointed at a database that holds tables already.</summary>
+    DatabaseNotEmpty,
+    /// <summary>The database server reported an error not covered above; the message is the server's.</summary>
+    DatabaseFailed,
+    /// <summary>An external tool Arca runs (pg_dump, psql) is missing or too old.</summary>
+    ToolMissing,
 }

@@ -1,6 +1,7 @@
 using Arca.Backup;
 using Arca.Repo;
 using Arca.Sources.Files;
+using Arca.Sources.Postgres;
 using Arca.Trees;
 
 namespace Arca.Operations;
@@ -11,6 +12,13 @@ public sealed record BackupRequest
     public IReadOnlyList<string> Excludes { get; init; } = [];
     public IReadOnlyList<string> Tags { get; init; } = [];
     public string? Host { get; init; }
+    /// <summary>How to read the databases among <see cref="Paths"/> (postgresql:// URLs).</summary>
+    public PostgresBackupOptions Postgres { get; init; } = new();
+
+    /// <summary>The file paths among <see cref="Paths"/>; the rest are database URLs.</summary>
+    public IEnumerable<string> FilePaths => Paths.Where(p => !PostgresLocation.IsPostgresUrl(p));
+
+    public IEnumerable<PostgresLocation> Databases => Paths.Where(PostgresLocation.IsPostgresUrl).Select(PostgresLocation.Parse);
 
     public void Validate()
     {
@@ -18,7 +26,7 @@ public sealed record BackupRequest
         {
             throw new ArcaException(ErrorCode.Usage, "No path to back up was given.", "Name one or more files or folders: arca backup PATH...");
         }
-        foreach (var path in Paths)
+        foreach (var path in FilePaths)
         {
             var full = Path.GetFullPath(path);
             if (!File.Exists(full) && !Directory.Exists(full) && new FileInfo(full).LinkTarget is null)
@@ -26,7 +34,14 @@ public sealed record BackupRequest
                 throw new ArcaException(ErrorCode.PathNotFound, $"The path '{path}' does not exist.", "Check the spelling, or mount what should be there.");
             }
         }
-        var names = Paths.Select(p => Archiver.RootName(Path.GetFullPath(p))).GroupBy(n => n, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+        var databases = Databases.ToList();
+        var usesDatabaseOptions = Postgres.Tables.Count + Postgres.Filters.Count + Postgres.ExcludedColumns.Count > 0;
+        if (usesDatabaseOptions && databases.Count != 1)
+        {
+            throw new ArcaException(ErrorCode.Usage, "--table, --where and --exclude-column need exactly one postgresql:// source to apply to.",
+                "Back up one database per command when choosing its tables.");
+        }
+        var names = FilePaths.Select(p => Archiver.RootName(Path.GetFullPath(p))).Concat(databases.Select(d => PostgresBackup.EntryName(d.Database))).GroupBy(n => n, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
         if (names is not null)
         {
             throw new ArcaException(ErrorCode.Usage, $"Two paths to back up share the name '{names.Key}', and a snapshot keeps each path by its last component.",
@@ -42,7 +57,10 @@ public sealed record BackupRequest
     }
 }
 
-public sealed record BackupResult(SnapshotId Id, Snapshot Snapshot, SnapshotId? Parent);
+public sealed record BackupResult(SnapshotId Id, Snapshot Snapshot, SnapshotId? Parent, IReadOnlyList<DatabaseBackup> Databases);
+
+/// <summary>What one database of a backup held.</summary>
+public sealed record DatabaseBackup(string Source, int Tables, long Rows, long Bytes, IReadOnlyList<string> Warnings);
 
 /// <summary>
 /// Backs up paths into a new snapshot: finds the parent (the newest snapshot of the same host and
@@ -56,7 +74,9 @@ public sealed class BackupOperation(TimeProvider time)
     {
         request.Validate();
         var repository = session.Repository;
-        var paths = request.Paths.Select(p => Path.TrimEndingDirectorySeparator(Path.GetFullPath(p))).OrderBy(p => p, StringComparer.Ordinal).ToList();
+        var filePaths = request.FilePaths.Select(p => Path.TrimEndingDirectorySeparator(Path.GetFullPath(p))).ToList();
+        var databases = request.Databases.ToList();
+        var paths = filePaths.Concat(databases.Select(d => d.Display)).OrderBy(p => p, StringComparer.Ordinal).ToList();
         var host = string.IsNullOrWhiteSpace(request.Host) ? Environment.MachineName : request.Host;
         var excludes = request.Excludes.Select(e => new Glob(e)).ToList();
         var start = time.GetUtcNow();
@@ -73,7 +93,15 @@ public sealed class BackupOperation(TimeProvider time)
 
         using var lost = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, session.Lock?.Lost ?? CancellationToken.None);
         var archiver = new Archiver(repository, repository, repository.Chunker, new ArchiverOptions { Excludes = excludes }, progress);
-        var root = await archiver.ArchiveAsync(paths, parentRoot, lost.Token);
+        var entries = await archiver.ArchiveEntriesAsync(filePaths, parentRoot, lost.Token);
+        var databaseResults = new List<DatabaseBackup>();
+        foreach (var database in databases)
+        {
+            var result = await new PostgresBackup(repository, repository.Chunker, time).RunAsync(database, request.Postgres, lost.Token);
+            entries.Add(result.Entry);
+            databaseResults.Add(new DatabaseBackup(database.Display, result.Tables, result.Rows, result.Bytes, result.Warnings));
+        }
+        var root = await archiver.SaveRootAsync(entries, lost.Token);
         await repository.FlushAsync(lost.Token);
         var snapshot = new Snapshot
         {
@@ -85,9 +113,11 @@ public sealed class BackupOperation(TimeProvider time)
             Tags = request.Tags,
             Parent = parent?.Id,
             ProgramVersion = ProgramInfo.Version,
-            Summary = archiver.Summary(start, time.GetUtcNow(), repository.AddedSoFar),
+            Summary = archiver.Summary(start, time.GetUtcNow(), repository.AddedSoFar) is var summary
+                ? summary with { TotalBytes = summary.TotalBytes + databaseResults.Sum(d => d.Bytes) }
+                : null,
         };
         var id = await repository.SaveSnapshotAsync(snapshot, lost.Token);
-        return new BackupResult(id, snapshot, parent?.Id);
+        return new BackupResult(id, snapshot, parent?.Id, databaseResults);
     }
 }

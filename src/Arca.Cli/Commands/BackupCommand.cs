@@ -8,13 +8,17 @@ public static class BackupCommand
 {
     public static Command Create(CliApp app)
     {
-        var paths = new Argument<string[]>("PATH") { Description = "Files and folders to back up.", Arity = ArgumentArity.ZeroOrMore };
+        var paths = new Argument<string[]>("SOURCE") { Description = "Files and folders to back up, and databases as postgresql://USER[:PASSWORD]@HOST[:PORT]/DB.", Arity = ArgumentArity.ZeroOrMore };
         var exclude = new Option<string[]>("--exclude", "-e") { Description = "Leave out entries matching this glob (repeatable): '*.tmp', 'cache/**', '/abs/path'." };
         var tag = new Option<string[]>("--tag") { Description = "Tag the snapshot (repeatable)." };
         var host = new Option<string?>("--host") { Description = "Record this host name instead of the machine's." };
+        var table = new Option<string[]>("--table", "-t") { Description = "Back up only this table of the database, as SCHEMA.TABLE (repeatable; default: every table)." };
+        var where = new Option<string[]>("--where") { Description = "Back up only the rows matching a condition: 'SCHEMA.TABLE: SQL condition' (repeatable; runs read-only)." };
+        var excludeColumn = new Option<string[]>("--exclude-column") { Description = "Leave a column out, as SCHEMA.TABLE.COLUMN (repeatable; for secrets and personal data)." };
+        var jobs = new Option<int>("--jobs", "-j") { Description = "Tables read at once, sharing one consistent snapshot of the database.", DefaultValueFactory = _ => 2 };
         var command = new Command("backup", "Back up files and folders into a new snapshot.\nExit codes are listed in 'arca --help' and docs/exit-codes.md.")
         {
-            paths, exclude, tag, host,
+            paths, exclude, tag, host, table, where, excludeColumn, jobs,
         };
         command.SetAction((parse, ct) => app.RunAsync(parse, async context =>
         {
@@ -24,6 +28,13 @@ public static class BackupCommand
                 Excludes = context.Get(exclude) ?? [],
                 Tags = context.Get(tag) ?? [],
                 Host = context.Get(host),
+                Postgres = new Sources.Postgres.PostgresBackupOptions
+                {
+                    Tables = context.Get(table) ?? [],
+                    Filters = context.Get(where) ?? [],
+                    ExcludedColumns = context.Get(excludeColumn) ?? [],
+                    Jobs = context.Get(jobs),
+                },
             };
             request.Validate();
             await using var session = await context.OpenAsync(LockKind.Shared, "backup", loadIndex: true, ct);
@@ -32,6 +43,10 @@ public static class BackupCommand
             var result = await new BackupOperation(context.Time).RunAsync(session, request, progress, ct);
             progress.Dispose();
             var s = result.Snapshot.Summary!;
+            foreach (var warning in result.Databases.SelectMany(d => d.Warnings))
+            {
+                context.Warn(warning);
+            }
             if (context.Json)
             {
                 JsonOut.Write(context.Console.Out, w =>
@@ -54,12 +69,27 @@ public static class BackupCommand
                     w.WriteNumber("bytes_added_stored", s.BytesAddedStored);
                     w.WriteNumber("duration_seconds", (s.BackupEnd - s.BackupStart).TotalSeconds);
                     w.WriteBoolean("partial", s.Partial);
+                    w.WriteStartArray("databases");
+                    foreach (var d in result.Databases)
+                    {
+                        w.WriteStartObject();
+                        w.WriteString("source", d.Source);
+                        w.WriteNumber("tables", d.Tables);
+                        w.WriteNumber("rows", d.Rows);
+                        w.WriteNumber("bytes", d.Bytes);
+                        w.WriteEndObject();
+                    }
+                    w.WriteEndArray();
                     w.WriteErrors(s.Errors);
                     w.WriteEndObject();
                 });
             }
             else if (!context.Quiet)
             {
+                foreach (var d in result.Databases)
+                {
+                    context.Say($"Database {d.Source}: {d.Tables} tables, {d.Rows:N0} rows, {Format.Bytes(d.Bytes)}");
+                }
                 context.Say($"Files: {s.FilesNew} new, {s.FilesChanged} changed, {s.FilesUnmodified} unmodified ({s.TotalFiles} in {s.Dirs} folders, {Format.Bytes(s.TotalBytes)})");
                 context.Say($"Added to the repository: {Format.Bytes(s.BytesAdded)} ({Format.Bytes(s.BytesAddedStored)} stored) in {s.DataBlobsAdded} data and {s.TreeBlobsAdded} tree blobs");
                 context.Say($"snapshot {result.Id.Short} saved in {Format.Duration(s.BackupEnd - s.BackupStart)}{(s.Partial ? $", partial: {s.Errors.Count} items could not be read (listed above)" : "")}");

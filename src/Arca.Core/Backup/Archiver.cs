@@ -68,7 +68,14 @@ public sealed class Archiver
     /// their last component. <paramref name="parentRoot"/> is the parent snapshot's root tree, if any.
     /// Returns the root tree's id.
     /// </summary>
-    public async Task<BlobId> ArchiveAsync(IReadOnlyList<string> paths, Tree? parentRoot, CancellationToken cancellationToken)
+    public async Task<BlobId> ArchiveAsync(IReadOnlyList<string> paths, Tree? parentRoot, CancellationToken cancellationToken) =>
+        await SaveRootAsync(await ArchiveEntriesAsync(paths, parentRoot, cancellationToken), cancellationToken);
+
+    /// <summary>
+    /// Archives <paramref name="paths"/> into the nodes a root tree would hold, so that a backup can put
+    /// other sources' entries (databases) beside them before <see cref="SaveRootAsync"/>.
+    /// </summary>
+    public async Task<List<Node>> ArchiveEntriesAsync(IReadOnlyList<string> paths, Tree? parentRoot, CancellationToken cancellationToken)
     {
         var children = new List<Task<Node?>>();
         foreach (var path in paths.OrderBy(p => RootName(p), StringComparer.Ordinal))
@@ -76,9 +83,20 @@ public sealed class Archiver
             var name = RootName(path);
             children.Add(await StartEntryAsync(path, name, parentRoot?.Find(name), cancellationToken));
         }
-        var root = await FinishTreeAsync(children, cancellationToken);
-        return root;
+        var nodes = new List<Node>(children.Count);
+        foreach (var child in children)
+        {
+            if (await child is { } node)
+            {
+                nodes.Add(node);
+            }
+        }
+        return nodes;
     }
+
+    /// <summary>Saves a snapshot's root tree from its entries (in any order; names must differ).</summary>
+    public Task<BlobId> SaveRootAsync(IEnumerable<Node> entries, CancellationToken cancellationToken) =>
+        SaveTreeAsync([.. entries.OrderBy(n => n.Name, StringComparer.Ordinal)], cancellationToken);
 
     /// <summary>The name a backed-up path takes in the snapshot's root tree.</summary>
     public static string RootName(string path)
@@ -258,6 +276,11 @@ public sealed class Archiver
                 nodes.Add(node);
             }
         }
+        return await SaveTreeAsync(nodes, cancellationToken);
+    }
+
+    private async Task<BlobId> SaveTreeAsync(List<Node> nodes, CancellationToken cancellationToken)
+    {
         var bytes = new Tree(nodes).Serialize();
         var id = _saver.IdOf(bytes);
         if (await _saver.SaveBlobAsync(BlobType.Tree, id, bytes, cancellationToken))

@@ -5,7 +5,9 @@ namespace Arca.Trees;
 
 /// <summary>
 /// One entry of a tree: a file (with its content as a list of data blobs), a folder (with the id of its
-/// subtree) or a symlink (with its target). Size, mtime, ctime, inode and device let the next backup
+/// subtree) or a symlink (with its target). A database is a folder marked with <see cref="Database"/>, and each
+/// of its tables a file of rows marked with <see cref="Table"/>, so every tool that walks trees (restore, diff,
+/// check, prune) handles them without knowing about databases. Size, mtime, ctime, inode and device let the next backup
 /// recognise an unchanged file without reading it.
 /// </summary>
 public sealed record Node
@@ -24,6 +26,10 @@ public sealed record Node
     [JsonPropertyName("content")] public IReadOnlyList<BlobId>? Content { get; init; }
     [JsonPropertyName("subtree")] public BlobId? Subtree { get; init; }
     [JsonPropertyName("target")] public string? LinkTarget { get; init; }
+    /// <summary>On a file holding a database table's rows: what they are (columns, key, count, checksum).</summary>
+    [JsonPropertyName("table")] public TableInfo? Table { get; init; }
+    /// <summary>On the folder of a backed-up database: its source, server and sequences.</summary>
+    [JsonPropertyName("database")] public DatabaseInfo? Database { get; init; }
 
     /// <summary>
     /// A tree entry's name is one path component: anything else could make a restore write outside its

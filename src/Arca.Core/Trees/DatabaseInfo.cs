@@ -1,0 +1,27 @@
+using System.Text.Json.Serialization;
+
+namespace Arca.Trees;
+
+/// <summary>
+/// What a database entry (a folder: its schema files and a folder of tables) records about the database
+/// as a whole: where it came from, which server and dump tool made it, and its sequences' values.
+/// </summary>
+public sealed record DatabaseInfo
+{
+    [JsonPropertyName("engine")] public required string Engine { get; init; }
+    [JsonPropertyName("name")] public required string Name { get; init; }
+    /// <summary>The source as given, without its password.</summary>
+    [JsonPropertyName("source")] public required string Source { get; init; }
+    [JsonPropertyName("server_version")] public string? ServerVersion { get; init; }
+    /// <summary>The tool that wrote the schema files (e.g. "pg_dump (PostgreSQL) 15.18").</summary>
+    [JsonPropertyName("schema_tool")] public string? SchemaTool { get; init; }
+    /// <summary>True when only some tables were backed up (<c>--table</c>).</summary>
+    [JsonPropertyName("partial")] public bool Partial { get; init; }
+    [JsonPropertyName("sequences")] public IReadOnlyList<SequenceValue>? Sequences { get; init; }
+}
+
+public sealed record SequenceValue(
+    [property: JsonPropertyName("schema")] string Schema,
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("last_value")] long LastValue,
+    [property: JsonPropertyName("is_called")] bool IsCalled);

@@ -1,0 +1,41 @@
+using System.Text.Json.Serialization;
+
+namespace Arca.Trees;
+
+/// <summary>
+/// What a database table entry records beside its rows (the entry's content): enough to restore the rows
+/// into a live table, compare them with it by key, and prove afterwards that they arrived whole. The
+/// rows are laid out as <see cref="Format"/> says; the engine-specific code reads and writes them.
+/// </summary>
+public sealed record TableInfo
+{
+    /// <summary>The database engine the rows came from ("postgresql").</summary>
+    [JsonPropertyName("engine")] public required string Engine { get; init; }
+    [JsonPropertyName("schema")] public required string Schema { get; init; }
+    [JsonPropertyName("name")] public required string Name { get; init; }
+    /// <summary>The stored columns, in the order each row holds them (generated and excluded columns are not stored).</summary>
+    [JsonPropertyName("columns")] public required IReadOnlyList<TableColumn> Columns { get; init; }
+    /// <summary>The primary key's columns, in key order; empty when the table has none (key-based restores are refused).</summary>
+    [JsonPropertyName("key")] public required IReadOnlyList<string> Key { get; init; }
+    /// <summary>"pg-copy-text": PostgreSQL's COPY text format, one row per line, in key order.</summary>
+    [JsonPropertyName("format")] public required string Format { get; init; }
+    /// <summary>"full": the content holds every row. A record-level incremental will add "delta" (rows changed since a parent, and deleted keys).</summary>
+    [JsonPropertyName("kind")] public string Kind { get; init; } = "full";
+    [JsonPropertyName("rows")] public long Rows { get; init; }
+    /// <summary>SHA-256 (hex) of the content's bytes: a restore proves with it that the rows it read are the rows backed up.</summary>
+    [JsonPropertyName("checksum")] public required string Checksum { get; init; }
+    /// <summary>The row filter the backup ran with (<c>--where</c>), if any: then the rows are only those matching it.</summary>
+    [JsonPropertyName("filter")] public string? Filter { get; init; }
+    /// <summary>Columns left out on request (<c>--exclude-column</c>): a restore leaves their live values alone.</summary>
+    [JsonPropertyName("excluded_columns")] public IReadOnlyList<string>? ExcludedColumns { get; init; }
+    /// <summary>Tables this one references by foreign key ("schema.table"): restores load those first.</summary>
+    [JsonPropertyName("references")] public IReadOnlyList<string>? References { get; init; }
+
+    [JsonIgnore] public string QualifiedName => $"{Schema}.{Name}";
+}
+
+public sealed record TableColumn(
+    [property: JsonPropertyName("name")] string Name,
+    /// <summary>The type as the engine spells it (PostgreSQL: format_type, e.g. "numeric(12,2)", "text[]").</summary>
+    [property: JsonPropertyName("type")] string Type,
+    [property: JsonPropertyName("not_null")] bool NotNull = false);

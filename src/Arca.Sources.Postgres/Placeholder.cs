@@ -1,1 +1,0 @@
-namespace Arca.Sources.Postgres;

@@ -1,0 +1,373 @@
+using System.Text;
+using Arca.Backup;
+using Arca.Repo;
+using Arca.Repo.Chunking;
+using Arca.Trees;
+using Npgsql;
+
+namespace Arca.Sources.Postgres;
+
+/// <summary>What to take from a database; the strings are as the user wrote them on the command line.</summary>
+public sealed record PostgresBackupOptions
+{
+    /// <summary>SCHEMA.TABLE names; empty means every table of every non-system schema.</summary>
+    public IReadOnlyList<string> Tables { get; init; } = [];
+    /// <summary>'SCHEMA.TABLE: SQL condition' row filters.</summary>
+    public IReadOnlyList<string> Filters { get; init; } = [];
+    /// <summary>SCHEMA.TABLE.COLUMN names left out.</summary>
+    public IReadOnlyList<string> ExcludedColumns { get; init; } = [];
+    /// <summary>Tables read at once, each over its own connection sharing one exported snapshot.</summary>
+    public int Jobs { get; init; } = 2;
+}
+
+public sealed record PostgresBackupResult(Node Entry, int Tables, long Rows, long Bytes, IReadOnlyList<string> Warnings);
+
+/// <summary>
+/// Backs up a PostgreSQL database as one snapshot entry: a folder holding the schema (pg_dump's pre-data and
+/// post-data sections) and a folder of tables, each a file of its rows in COPY text format, in primary-key
+/// order. Every table is read in one REPEATABLE READ, READ ONLY transaction whose snapshot is exported to the
+/// other readers and to pg_dump, so the whole entry shows one moment of the database; READ ONLY is also what
+/// keeps a row filter from writing.
+/// </summary>
+public sealed class PostgresBackup(IBlobSaver saver, Chunker chunker, TimeProvider time)
+{
+    public const string Format = "pg-copy-text";
+
+    public async Task<PostgresBackupResult> RunAsync(PostgresLocation location, PostgresBackupOptions options, CancellationToken cancellationToken)
+    {
+        var request = BackupSelection.Parse(options);
+        try
+        {
+            return await RunCoreAsync(location, options, request, cancellationToken);
+        }
+        catch (Exception ex) when (PostgresErrors.Translate(ex, location) is { } error)
+        {
+            throw error;
+        }
+    }
+
+    private async Task<PostgresBackupResult> RunCoreAsync(PostgresLocation location, PostgresBackupOptions options, BackupSelection selection,
+        CancellationToken cancellationToken)
+    {
+        var startNs = time.GetUtcNow().ToUnixTimeMilliseconds() * 1_000_000;
+        await using var main = await PostgresErrors.OpenAsync(location, cancellationToken);
+        await ExecuteAsync(main, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", cancellationToken);
+        string snapshotId, serverVersion;
+        int serverMajor;
+        await using (var cmd = new NpgsqlCommand("SELECT pg_export_snapshot(), current_setting('server_version'), current_setting('server_version_num')::int / 10000", main))
+        await using (var reader = await cmd.ExecuteReaderAsync(cancellationToken))
+        {
+            await reader.ReadAsync(cancellationToken);
+            snapshotId = reader.GetString(0);
+            serverVersion = reader.GetString(1);
+            serverMajor = reader.GetInt32(2);
+        }
+
+        var all = await PostgresCatalog.TablesAsync(main, cancellationToken);
+        var tables = selection.Select(all, location);
+        var warnings = new List<string>();
+        foreach (var table in tables.Where(t => t.Key.Count == 0))
+        {
+            warnings.Add($"{table.Name} has no primary key: its rows are kept in a stable order, but a restore can only replace the table, not match rows by key.");
+        }
+        foreach (var table in tables)
+        {
+            if (selection.Filters.TryGetValue(table.Name, out var filter))
+            {
+                await CheckFilterAsync(main, table, filter, cancellationToken);
+            }
+        }
+        var sequences = await PostgresCatalog.SequencesAsync(main, selection.All ? null : name => tables.Any(t => t.Name == name), cancellationToken);
+
+        var pgDump = PgTools.Find("pg_dump");
+        var (dumpMajor, dumpVersion) = await PgTools.VersionAsync(pgDump, cancellationToken);
+        if (dumpMajor < serverMajor)
+        {
+            throw new ArcaException(ErrorCode.ToolMissing, $"{dumpVersion} cannot read the schema of a PostgreSQL {serverMajor} server.",
+                $"Install PostgreSQL {serverMajor}'s client programs, or point ARCA_PG_BINDIR at them.");
+        }
+        var preData = DumpSchemaAsync(pgDump, location, snapshotId, "pre-data", selection.All ? null : tables, cancellationToken);
+        var postData = DumpSchemaAsync(pgDump, location, snapshotId, "post-data", selection.All ? null : tables, cancellationToken);
+
+        var saverOfContent = new ContentSaver(saver, chunker);
+        var queue = new Queue<PgTable>(tables.OrderByDescending(t => t.EstimatedBytes));
+        var nodes = new List<Node>();
+        var readers = new List<Task>();
+        var jobs = Math.Max(1, Math.Min(options.Jobs, Math.Max(1, tables.Count)));
+        for (var i = 0; i < jobs; i++)
+        {
+            var first = i == 0;
+            readers.Add(Task.Run(async () =>
+            {
+                NpgsqlConnection connection;
+                if (first)
+                {
+                    connection = main;
+                }
+                else
+                {
+                    connection = await PostgresErrors.OpenAsync(location, cancellationToken);
+                    await ExecuteAsync(connection, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", cancellationToken);
+                    await ExecuteAsync(connection, $"SET TRANSACTION SNAPSHOT {TableName.Literal(snapshotId)}", cancellationToken);
+                }
+                try
+                {
+                    while (true)
+                    {
+                        PgTable? table;
+                        lock (queue)
+                        {
+                            if (!queue.TryDequeue(out table))
+                            {
+                                return;
+                            }
+                        }
+                        var node = await BackupTableAsync(connection, table, selection, saverOfContent, startNs, cancellationToken);
+                        lock (nodes)
+                        {
+                            nodes.Add(node);
+                        }
+                    }
+                }
+                finally
+                {
+                    if (!first)
+                    {
+                        await connection.DisposeAsync();
+                    }
+                }
+            }, cancellationToken));
+        }
+        await Task.WhenAll(readers);
+        var preDataNode = await SaveFileAsync(saverOfContent, "pre-data.sql", await preData, startNs, cancellationToken);
+        var postDataNode = await SaveFileAsync(saverOfContent, "post-data.sql", await postData, startNs, cancellationToken);
+        await ExecuteAsync(main, "COMMIT", cancellationToken);
+
+        var tableNodes = nodes.OrderBy(n => n.Name, StringComparer.Ordinal).ToList();
+        var tablesTree = await SaveTreeAsync(tableNodes, cancellationToken);
+        var databaseTree = await SaveTreeAsync(
+        [
+            postDataNode,
+            preDataNode,
+            DirNode("tables", startNs) with { Subtree = tablesTree },
+        ], cancellationToken);
+        var entry = DirNode(EntryName(location.Database), startNs) with
+        {
+            Subtree = databaseTree,
+            Database = new DatabaseInfo
+            {
+                Engine = "postgresql",
+                Name = location.Database,
+                Source = location.Display,
+                ServerVersion = serverVersion,
+                SchemaTool = dumpVersion,
+                Partial = !selection.All,
+                Sequences = sequences,
+            },
+        };
+        return new PostgresBackupResult(entry, tableNodes.Count, tableNodes.Sum(n => n.Table!.Rows), tableNodes.Sum(n => n.Size), warnings);
+    }
+
+    /// <summary>The name a database takes in a snapshot's root: its own, with '/' and '%' escaped.</summary>
+    public static string EntryName(string database) =>
+        database.Replace("%", "%25", StringComparison.Ordinal).Replace("/", "%2F", StringComparison.Ordinal) is var name && Node.IsSafeName(name) ? name : "%" + name;
+
+    private static async Task CheckFilterAsync(NpgsqlConnection connection, PgTable table, string filter, CancellationToken cancellationToken)
+    {
+        // Planned, not run: a filter that does not parse or names a missing column fails here, before anything
+        // is read. One that writes gets through planning and fails when it runs, read-only.
+        try
+        {
+            await ExecuteAsync(connection, "SAVEPOINT arca_filter", cancellationToken);
+            await ExecuteAsync(connection, $"EXPLAIN SELECT 1 FROM ONLY {table.Name.Sql} AS t WHERE ({filter})", cancellationToken);
+            await ExecuteAsync(connection, "RELEASE SAVEPOINT arca_filter", cancellationToken);
+        }
+        catch (PostgresException ex)
+        {
+            throw FilterError(table.Name, filter, ex);
+        }
+    }
+
+    internal static ArcaException FilterError(TableName table, string filter, PostgresException ex) => ex.SqlState == "25006"
+        ? new ArcaException(ErrorCode.FilterWrites, $"The row filter for {table} tries to write ({ex.MessageText}); filters run read-only, so nothing was written.",
+            "A filter may only read: write it as a condition on the table's columns, e.g. 'created_at > now() - interval '7 days''.", ex)
+        : new ArcaException(ErrorCode.InvalidFilter, $"The row filter for {table} is not a valid condition: {ex.MessageText}.",
+            "Write it as the SQL that would follow WHERE, e.g. --where 'public.orders: status = ''open'''.", ex);
+
+    private async Task<Node> BackupTableAsync(NpgsqlConnection connection, PgTable table, BackupSelection selection, ContentSaver contentSaver,
+        long timeNs, CancellationToken cancellationToken)
+    {
+        var excluded = selection.Excluded.GetValueOrDefault(table.Name) ?? [];
+        var columns = table.Columns.Where(c => !c.Generated && !excluded.Contains(c.Name)).ToList();
+        selection.Filters.TryGetValue(table.Name, out var filter);
+        var select = $"SELECT {string.Join(", ", columns.Select(c => "t." + TableName.Ident(c.Name)))} FROM ONLY {table.Name.Sql} AS t" +
+            (filter is null ? "" : $" WHERE ({filter})") + $" ORDER BY {PostgresCatalog.OrderBy(table.Key)}";
+        long rows = 0;
+        SavedContent saved;
+        try
+        {
+            using var export = await connection.BeginTextExportAsync($"COPY ({select}) TO STDOUT", cancellationToken);
+            var raw = ((StreamReader)export).BaseStream;
+            saved = await contentSaver.SaveAsync(raw, bytes => rows += bytes.Count((byte)'\n'), cancellationToken);
+        }
+        catch (PostgresException ex) when (filter is not null && (ex.SqlState == "25006" || ex.SqlState.StartsWith("42", StringComparison.Ordinal) || ex.SqlState.StartsWith("22", StringComparison.Ordinal)))
+        {
+            throw FilterError(table.Name, filter, ex);
+        }
+        return new Node
+        {
+            Name = table.Name.EntryName,
+            Type = NodeType.File,
+            Mode = 0x1A4,
+            Size = saved.Size,
+            ModifyTimeNs = timeNs,
+            ChangeTimeNs = timeNs,
+            Content = saved.Content,
+            Table = new TableInfo
+            {
+                Engine = "postgresql",
+                Schema = table.Name.Schema,
+                Name = table.Name.Name,
+                Columns = [.. columns.Select(c => new TableColumn(c.Name, c.Type, c.NotNull))],
+                Key = table.Key,
+                Format = Format,
+                Rows = rows,
+                Checksum = saved.Sha256Hex,
+                Filter = filter,
+                ExcludedColumns = excluded.Count > 0 ? [.. excluded.Order(StringComparer.Ordinal)] : null,
+                References = table.References.Count > 0 ? [.. table.References.Select(r => r.ToString()).Order(StringComparer.Ordinal)] : null,
+            },
+        };
+    }
+
+    private static async Task<byte[]> DumpSchemaAsync(string pgDump, PostgresLocation location, string snapshotId, string section,
+        IReadOnlyList<PgTable>? tables, CancellationToken cancellationToken)
+    {
+        List<string> arguments = ["--schema-only", $"--section={section}", $"--snapshot={snapshotId}", "--no-password"];
+        foreach (var table in tables ?? [])
+        {
+            arguments.Add("--table=" + table.Name.Sql);
+        }
+        try
+        {
+            return await PgTools.RunAsync(pgDump, arguments, location.ToolEnvironment(), null, cancellationToken);
+        }
+        catch (ToolFailedException ex)
+        {
+            throw new ArcaException(ErrorCode.DatabaseFailed, $"pg_dump could not write the schema of {location.Display}: {ex.Error.Split('\n')[0]}",
+                "Mend the cause pg_dump names, then run the backup again.", ex);
+        }
+    }
+
+    private async Task<Node> SaveFileAsync(ContentSaver contentSaver, string name, byte[] bytes, long timeNs, CancellationToken cancellationToken)
+    {
+        using var stream = new MemoryStream(bytes, writable: false);
+        var saved = await contentSaver.SaveAsync(stream, null, cancellationToken);
+        return new Node { Name = name, Type = NodeType.File, Mode = 0x1A4, Size = saved.Size, ModifyTimeNs = timeNs, ChangeTimeNs = timeNs, Content = saved.Content };
+    }
+
+    private async Task<BlobId> SaveTreeAsync(List<Node> nodes, CancellationToken cancellationToken)
+    {
+        var bytes = new Tree(nodes).Serialize();
+        var id = saver.IdOf(bytes);
+        await saver.SaveBlobAsync(BlobType.Tree, id, bytes, cancellationToken);
+        return id;
+    }
+
+    private static Node DirNode(string name, long timeNs) =>
+        new() { Name = name, Type = NodeType.Dir, Mode = 0x1ED, ModifyTimeNs = timeNs, ChangeTimeNs = timeNs };
+
+    internal static async Task ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        await using var cmd = new NpgsqlCommand(sql, connection);
+        await cmd.ExecuteNonQueryAsync(cancellationToken);
+    }
+}
+
+/// <summary>The tables, filters and excluded columns of a backup, parsed and checked against the catalog.</summary>
+internal sealed class BackupSelection
+{
+    public bool All { get; private init; }
+    public IReadOnlyList<TableName> Tables { get; private init; } = [];
+    public Dictionary<TableName, string> Filters { get; } = [];
+    public Dictionary<TableName, HashSet<string>> Excluded { get; } = [];
+
+    public static BackupSelection Parse(PostgresBackupOptions options)
+    {
+        if (options.Jobs < 1)
+        {
+            throw new ArcaException(ErrorCode.Usage, $"--jobs {options.Jobs} is not a number of readers.", "Give 1 or more, e.g. --jobs 2.");
+        }
+        var selection = new BackupSelection
+        {
+            All = options.Tables.Count == 0,
+            Tables = [.. options.Tables.SelectMany(t => t.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).Select(TableName.Parse)],
+        };
+        foreach (var text in options.Filters)
+        {
+            var colon = text.IndexOf(':', StringComparison.Ordinal);
+            if (colon <= 0 || string.IsNullOrWhiteSpace(text[(colon + 1)..]))
+            {
+                throw new ArcaException(ErrorCode.Usage, $"The row filter '{text}' does not say which table it is for.",
+                    "Write it as --where 'SCHEMA.TABLE: condition', e.g. --where 'public.orders: id > 1000'.");
+            }
+            var table = TableName.Parse(text[..colon].Trim());
+            if (!selection.Filters.TryAdd(table, text[(colon + 1)..].Trim()))
+            {
+                throw new ArcaException(ErrorCode.Usage, $"{table} has two row filters.", "Join them with AND into one --where.");
+            }
+        }
+        foreach (var text in options.ExcludedColumns)
+        {
+            var parts = TableName.SplitQualified(text);
+            if (parts.Count != 3)
+            {
+                throw new ArcaException(ErrorCode.Usage, $"'{text}' is not a column name.", "Write it as SCHEMA.TABLE.COLUMN, e.g. public.users.password_hash.");
+            }
+            var table = new TableName(parts[0], parts[1]);
+            if (!selection.Excluded.TryGetValue(table, out var set))
+            {
+                selection.Excluded[table] = set = new HashSet<string>(StringComparer.Ordinal);
+            }
+            set.Add(parts[2]);
+        }
+        return selection;
+    }
+
+    /// <summary>The tables to read, checking that every table and column named exists.</summary>
+    public List<PgTable> Select(List<PgTable> all, PostgresLocation location)
+    {
+        var byName = all.ToDictionary(t => t.Name);
+        foreach (var name in Tables.Concat(Filters.Keys).Concat(Excluded.Keys))
+        {
+            if (!byName.ContainsKey(name))
+            {
+                throw new ArcaException(ErrorCode.TableNotFound, $"The database {location.Display} has no table {name}.",
+                    "Check the name as SCHEMA.TABLE (psql's \\dt lists them); names are case-sensitive.");
+            }
+        }
+        var chosen = All ? all : [.. Tables.Distinct().Select(n => byName[n])];
+        foreach (var name in Filters.Keys.Concat(Excluded.Keys))
+        {
+            if (!chosen.Any(t => t.Name == name))
+            {
+                throw new ArcaException(ErrorCode.Usage, $"A --where or --exclude-column names {name}, which is not among the --table tables.",
+                    $"Add --table {name}, or drop the option.");
+            }
+        }
+        foreach (var (name, columns) in Excluded)
+        {
+            var table = byName[name];
+            foreach (var column in columns.Where(c => table.Columns.All(col => col.Name != c)))
+            {
+                throw new ArcaException(ErrorCode.Usage, $"{name} has no column '{column}' to exclude.", $"Its columns are: {string.Join(", ", table.Columns.Select(c => c.Name))}.");
+            }
+            if (table.Key.Any(columns.Contains))
+            {
+                throw new ArcaException(ErrorCode.Usage, $"A key column of {name} cannot be excluded: rows are matched by it on restore.",
+                    "Exclude other columns only.");
+            }
+        }
+        return chosen;
+    }
+}

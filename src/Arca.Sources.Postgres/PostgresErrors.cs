@@ -1,0 +1,89 @@
+using System.Net.Sockets;
+using Npgsql;
+
+namespace Arca.Sources.Postgres;
+
+/// <summary>
+/// The one place that turns what Npgsql and the server throw into errors a user can mend: a refused
+/// connection, a failed login and a missing database each get their own code and a hint.
+/// </summary>
+internal static class PostgresErrors
+{
+    /// <summary>
+    /// Opens a connection, translating the failures of connecting into their own codes. The session prints
+    /// values the way pg_dump's does (ISO dates, UTC, exact floats, hex bytea), so that a table's COPY text is
+    /// the same whichever session reads it: a restore's checksum is compared with the backup's.
+    /// </summary>
+    public static async Task<NpgsqlConnection> OpenAsync(PostgresLocation location, CancellationToken cancellationToken)
+    {
+        var connection = new NpgsqlConnection(location.ConnectionString().ConnectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken);
+            await using var cmd = new NpgsqlCommand(
+                "SET datestyle = ISO, YMD; SET intervalstyle = postgres; SET extra_float_digits = 3; SET timezone = 'UTC'; SET bytea_output = hex", connection);
+            await cmd.ExecuteNonQueryAsync(cancellationToken);
+            return connection;
+        }
+        catch (Exception ex) when (Translate(ex, location) is { } error)
+        {
+            await connection.DisposeAsync();
+            throw error;
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>An <see cref="ArcaException"/> for a database failure, or null for anything else (a bug, a cancellation).</summary>
+    public static ArcaException? Translate(Exception ex, PostgresLocation location)
+    {
+        var where = $"{location.Host}:{location.Port}";
+        switch (ex)
+        {
+            case ArcaException:
+                return null;
+            case PostgresException pg:
+                return pg.SqlState switch
+                {
+                    "28P01" or "28000" => new ArcaException(ErrorCode.DatabaseLoginFailed,
+                        $"The PostgreSQL server at {where} refused the login of '{location.User}': {pg.MessageText}.",
+                        "Check the user and password (in the URL, PGPASSWORD or ~/.pgpass).", ex),
+                    "3D000" => new ArcaException(ErrorCode.DatabaseNotFound,
+                        $"The PostgreSQL server at {where} has no database '{location.Database}'.",
+                        "Check the name (psql -l lists them), or create it first.", ex),
+                    "57P01" or "57P02" or "57P03" => new ArcaException(ErrorCode.DatabaseUnreachable,
+                        $"The PostgreSQL server at {where} is shutting down or starting: {pg.MessageText}.",
+                        "Run the command again once the server is up.", ex),
+                    _ => new ArcaException(ErrorCode.DatabaseFailed,
+                        $"PostgreSQL at {where} reported an error: {pg.MessageText}{(pg.Detail is { Length: > 0 } d ? $" ({d})" : "")}.",
+                        pg.Hint is { Length: > 0 } h ? h : "Nothing was written; mend the cause and run the command again.", ex),
+                };
+            case NpgsqlException { InnerException: SocketException socket }:
+                return new ArcaException(ErrorCode.DatabaseUnreachable,
+                    socket.SocketErrorCode == SocketError.ConnectionRefused
+                        ? $"Nothing accepts connections at {where}: connection refused."
+                        : $"The PostgreSQL server at {where} cannot be reached: {socket.Message}.",
+                    "Check the host and port, and that the server is running.", ex);
+            case NpgsqlException { InnerException: TimeoutException or IOException or EndOfStreamException } npgsql:
+                return new ArcaException(ErrorCode.DatabaseUnreachable,
+                    $"The connection to the PostgreSQL server at {where} failed: {npgsql.InnerException!.Message}",
+                    "Check the network and the server's log, then run the command again.", ex);
+            case NpgsqlException npgsql when npgsql.Message.Contains("password", StringComparison.OrdinalIgnoreCase):
+                return new ArcaException(ErrorCode.DatabaseLoginFailed,
+                    $"The PostgreSQL server at {where} wants a password for '{location.User}', and none was given.",
+                    "Put it in the URL, in PGPASSWORD, or in ~/.pgpass.", ex);
+            case NpgsqlException npgsql:
+                return new ArcaException(ErrorCode.DatabaseUnreachable,
+                    $"The PostgreSQL server at {where} cannot be used: {npgsql.Message}",
+                    "Check the host, port and server.", ex);
+            case TimeoutException:
+                return new ArcaException(ErrorCode.DatabaseUnreachable,
+                    $"The PostgreSQL server at {where} did not answer in time.", "Check the host, port and network.", ex);
+            default:
+                return null;
+        }
+    }
+}
