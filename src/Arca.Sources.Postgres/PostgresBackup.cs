@@ -79,6 +79,7 @@ public sealed class PostgresBackup(IBlobSaver saver, Chunker chunker, TimeProvid
         }
         var sequences = await PostgresCatalog.SequencesAsync(main, selection.All ? null : name => tables.Any(t => t.Name == name), cancellationToken);
 
+        var views = selection.All ? await PostgresCatalog.PopulatedMaterializedViewsAsync(main, cancellationToken) : [];
         var pgDump = PgTools.Find("pg_dump");
         var (dumpMajor, dumpVersion) = await PgTools.VersionAsync(pgDump, cancellationToken);
         if (dumpMajor < serverMajor)
@@ -163,6 +164,7 @@ public sealed class PostgresBackup(IBlobSaver saver, Chunker chunker, TimeProvid
                 SchemaTool = dumpVersion,
                 Partial = !selection.All,
                 Sequences = sequences,
+                MaterializedViews = views.Count > 0 ? views : null,
             },
         };
         return new PostgresBackupResult(entry, tableNodes.Count, tableNodes.Sum(n => n.Table!.Rows), tableNodes.Sum(n => n.Size), warnings);

@@ -137,7 +137,28 @@ internal static class PostgresCatalog
         return values;
     }
 
-    /// <summary>The ORDER BY that gives a table's rows a stable order: its key, or for a table without one, the whole row as text.</summary>
+    /// <summary>
+    /// The ORDER BY that gives a table's rows a stable order: its key, or for a table without one, the rows'
+    /// physical order, which a restore reproduces (so pg_dump of the copy lists them alike) and which a plain
+    /// sequential scan might not give (it can start mid-table when another scan is running).
+    /// </summary>
     public static string OrderBy(IReadOnlyList<string> key) =>
-        key.Count > 0 ? string.Join(", ", key.Select(TableName.Ident)) : "t::text COLLATE \"C\"";
+        key.Count > 0 ? string.Join(", ", key.Select(k => "t." + TableName.Ident(k))) : "t.ctid";
+
+    /// <summary>Materialized views holding data, oldest first (a view built on another comes after it).</summary>
+    public static async Task<List<string>> PopulatedMaterializedViewsAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        var views = new List<string>();
+        await using var cmd = new NpgsqlCommand("""
+            SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE c.relkind = 'm' AND c.relispopulated AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\_%'
+            ORDER BY c.oid
+            """, connection);
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            views.Add(new TableName(reader.GetString(0), reader.GetString(1)).ToString());
+        }
+        return views;
+    }
 }

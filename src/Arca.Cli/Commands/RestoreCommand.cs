@@ -19,33 +19,74 @@ public static class RestoreCommand
             DefaultValueFactory = _ => "always",
         };
         var dryRun = new Option<bool>("--dry-run", "-n") { Description = "Show what would be restored, and change nothing." };
-        var command = new Command("restore", "Restore a snapshot, or parts of it, into a folder.\nExit codes are listed in 'arca --help' and docs/exit-codes.md.")
+        var to = new Option<string?>("--to") { Description = "Restore tables or a database into this live database: postgresql://USER[:PASSWORD]@HOST[:PORT]/DB." };
+        var table = new Option<string[]>("--table") { Description = "With --to: restore these tables (SCHEMA.TABLE, repeatable or comma-separated), in foreign-key order." };
+        var database = new Option<string?>("--database") { Description = "With --to and no --table: restore this whole database of the snapshot into an empty one." };
+        var into = new Option<string?>("--into") { Description = "With --table: restore into this table (SCHEMA.TABLE) instead." };
+        var where = new Option<string?>("--where") { Description = "With --table: restore only the snapshot's rows matching this SQL condition." };
+        var mode = new Option<string>("--mode")
         {
-            target, include, exclude, overwrite, dryRun,
+            Description = "With --table: insert-missing (default: add rows whose key is gone), upsert (also overwrite rows that differ), replace (also delete rows the snapshot lacks).",
+            DefaultValueFactory = _ => "insert-missing",
+        };
+        var yes = new Option<bool>("--yes", "-y") { Description = "Go ahead and change the live tables (without it, a table restore asks for --dry-run or --yes)." };
+        var jobs = new Option<int>("--jobs", "-j") { Description = "With --database: tables loaded at once.", DefaultValueFactory = _ => 2 };
+        var command = new Command("restore", "Restore a snapshot, or parts of it, into a folder; or its tables and databases into live databases.\nExit codes are listed in 'arca --help' and docs/exit-codes.md.")
+        {
+            target, include, exclude, overwrite, dryRun, to, table, database, into, where, mode, yes, jobs,
         };
         snapshot.AddTo(command);
         command.SetAction((parse, ct) => app.RunAsync(parse, async context =>
         {
-            var mode = context.Get(overwrite) switch
+            if (context.Get(to) is { } toUrl)
+            {
+                if (context.Get(target) is not null)
+                {
+                    throw new ArcaException(ErrorCode.Usage, "--target (a folder) and --to (a database) cannot be used together.", "Pick one.");
+                }
+                var request = new DatabaseRestoreRequest
+                {
+                    Snapshot = snapshot.Selector(context),
+                    To = toUrl,
+                    Database = context.Get(database),
+                    Tables = context.Get(table) ?? [],
+                    Jobs = context.Get(jobs),
+                    TableOptions = new Sources.Postgres.TableRestoreOptions
+                    {
+                        Mode = context.Get(mode) switch
+                        {
+                            "insert-missing" => Sources.Postgres.TableRestoreMode.InsertMissing,
+                            "upsert" => Sources.Postgres.TableRestoreMode.Upsert,
+                            "replace" => Sources.Postgres.TableRestoreMode.Replace,
+                            var other => throw new ArcaException(ErrorCode.Usage, $"'{other}' is not a restore mode.", "Use --mode insert-missing, upsert or replace."),
+                        },
+                        DryRun = context.Get(dryRun),
+                        Into = context.Get(into),
+                        Filter = context.Get(where),
+                    },
+                };
+                return await DatabaseRestorePrinter.RunAsync(context, request, context.Get(yes), ct);
+            }
+            var overwriteMode = context.Get(overwrite) switch
             {
                 "always" => OverwriteMode.Always,
                 "if-newer" => OverwriteMode.IfNewer,
                 "skip" => OverwriteMode.Skip,
                 var other => throw new ArcaException(ErrorCode.Usage, $"'{other}' is not an overwrite mode.", "Use --overwrite always, if-newer or skip."),
             };
-            var request = new RestoreRequest
+            var fileRequest = new RestoreRequest
             {
                 Snapshot = snapshot.Selector(context),
-                Target = context.Get(target) ?? throw new ArcaException(ErrorCode.Usage, "No target folder was given.", "Pass --target DIR."),
+                Target = context.Get(target) ?? throw new ArcaException(ErrorCode.Usage, "No target was given.", "Pass --target DIR for files, or --to postgresql://... for tables and databases."),
                 Includes = context.Get(include) ?? [],
                 Excludes = context.Get(exclude) ?? [],
-                Overwrite = mode,
+                Overwrite = overwriteMode,
                 DryRun = context.Get(dryRun),
             };
-            request.Validate();
+            fileRequest.Validate();
             await using var session = await context.OpenAsync(LockKind.None, "restore", loadIndex: true, ct);
-            using var progress = new ProgressPrinter(context.Console, "restore", show: !context.Quiet && !context.Json && !request.DryRun);
-            var outcome = await new RestoreOperation().RunAsync(session, request, progress, ct);
+            using var progress = new ProgressPrinter(context.Console, "restore", show: !context.Quiet && !context.Json && !fileRequest.DryRun);
+            var outcome = await new RestoreOperation().RunAsync(session, fileRequest, progress, ct);
             progress.Dispose();
             Print(context, outcome);
             if (outcome.Result is { } result)

@@ -17,6 +17,7 @@ public sealed class ContentReader : Stream
     private PooledBlob? _current;
     private int _offset;
     private long _position;
+    private bool _disposed;
 
     public ContentReader(IBlobLoader loader, IReadOnlyList<BlobId> blobs)
     {
@@ -74,6 +75,11 @@ public sealed class ContentReader : Stream
 
     public override async ValueTask DisposeAsync()
     {
+        if (_disposed)
+        {
+            return;
+        }
+        _disposed = true;
         await _stop.CancelAsync();
         _current?.Dispose();
         _current = null;
@@ -89,14 +95,16 @@ public sealed class ContentReader : Stream
             }
         }
         _stop.Dispose();
-        await base.DisposeAsync();
+        GC.SuppressFinalize(this);
     }
 
     protected override void Dispose(bool disposing)
     {
-        if (disposing)
+        if (disposing && !_disposed)
         {
+            _disposed = true;
             _stop.Cancel();
+            _stop.Dispose();
             _current?.Dispose();
             _current = null;
         }

@@ -18,6 +18,8 @@ public sealed record DatabaseInfo
     /// <summary>True when only some tables were backed up (<c>--table</c>).</summary>
     [JsonPropertyName("partial")] public bool Partial { get; init; }
     [JsonPropertyName("sequences")] public IReadOnlyList<SequenceValue>? Sequences { get; init; }
+    /// <summary>Materialized views that held data ("schema.name", in creation order): a restore refreshes them, as pg_restore does.</summary>
+    [JsonPropertyName("materialized_views")] public IReadOnlyList<string>? MaterializedViews { get; init; }
 }
 
 public sealed record SequenceValue(

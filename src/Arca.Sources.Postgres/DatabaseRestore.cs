@@ -1,0 +1,174 @@
+using System.Security.Cryptography;
+using Arca.Repo;
+using Arca.Restore;
+using Arca.Trees;
+using Npgsql;
+
+namespace Arca.Sources.Postgres;
+
+/// <summary>A table of a whole-database restore: what the snapshot holds and what the restored table holds.</summary>
+public sealed record RestoredTable(string Table, long Rows, long RowsAfter, bool ChecksumMatches);
+
+public sealed record DatabaseRestoreResult(IReadOnlyList<RestoredTable> Tables, int Sequences)
+{
+    public bool Verified => Tables.All(t => t.ChecksumMatches && t.Rows == t.RowsAfter);
+}
+
+/// <summary>The parts of a database entry in a snapshot, as a whole-database restore needs them.</summary>
+public sealed record DatabaseEntry(Node Entry, Node PreData, Node PostData, IReadOnlyList<Node> Tables)
+{
+    public DatabaseInfo Info => Entry.Database!;
+}
+
+/// <summary>
+/// Restores a whole database into an empty one, as pg_restore does: the schema without indexes and
+/// constraints (psql runs pg_dump's pre-data section), then every table's rows over parallel COPY
+/// connections, then indexes, constraints and triggers (the post-data section), then each sequence set to
+/// exactly its value in the snapshot. Last, every table is read back in key order and its row count and
+/// checksum compared with the snapshot's.
+/// </summary>
+public sealed class DatabaseRestore(IBlobLoader loader)
+{
+    public async Task<DatabaseRestoreResult> RunAsync(PostgresLocation target, DatabaseEntry database, int jobs, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await RunCoreAsync(target, database, Math.Max(1, jobs), cancellationToken);
+        }
+        catch (Exception ex) when (PostgresErrors.Translate(ex, target) is { } error)
+        {
+            throw error;
+        }
+    }
+
+    private async Task<DatabaseRestoreResult> RunCoreAsync(PostgresLocation target, DatabaseEntry database, int jobs, CancellationToken cancellationToken)
+    {
+        await using (var connection = await PostgresErrors.OpenAsync(target, cancellationToken))
+        {
+            var existing = await PostgresCatalog.TablesAsync(connection, cancellationToken);
+            if (existing.Count > 0)
+            {
+                throw new ArcaException(ErrorCode.DatabaseNotEmpty,
+                    $"The database {target.Display} holds {existing.Count} tables already ({string.Join(", ", existing.Take(3).Select(t => t.Name))}{(existing.Count > 3 ? ", ..." : "")}).",
+                    "Restore a whole database into an empty one (createdb NAME), or restore single tables with --table.");
+            }
+        }
+        var psql = PgTools.Find("psql");
+        await RunSqlAsync(psql, target, database.PreData, "pre-data", cancellationToken);
+
+        var queue = new Queue<Node>(database.Tables.OrderByDescending(t => t.Size));
+        var workers = Enumerable.Range(0, Math.Min(jobs, Math.Max(1, queue.Count))).Select(_ => Task.Run(async () =>
+        {
+            await using var connection = await PostgresErrors.OpenAsync(target, cancellationToken);
+            while (true)
+            {
+                Node? table;
+                lock (queue)
+                {
+                    if (!queue.TryDequeue(out table))
+                    {
+                        return;
+                    }
+                }
+                await LoadTableAsync(connection, table, cancellationToken);
+            }
+        }, cancellationToken)).ToList();
+        await Task.WhenAll(workers);
+
+        await RunSqlAsync(psql, target, database.PostData, "post-data", cancellationToken);
+        await using var verify = await PostgresErrors.OpenAsync(target, cancellationToken);
+        foreach (var sequence in database.Info.Sequences ?? [])
+        {
+            var name = new TableName(sequence.Schema, sequence.Name);
+            await using var cmd = new NpgsqlCommand($"SELECT setval({TableName.Literal(name.Sql)}, {sequence.LastValue}, {(sequence.IsCalled ? "true" : "false")})", verify);
+            await cmd.ExecuteNonQueryAsync(cancellationToken);
+        }
+        foreach (var view in database.Info.MaterializedViews ?? [])
+        {
+            var parts = view.Split('.', 2);
+            await using var cmd = new NpgsqlCommand($"REFRESH MATERIALIZED VIEW {new TableName(parts[0], parts[1]).Sql}", verify);
+            await cmd.ExecuteNonQueryAsync(cancellationToken);
+        }
+        var checks = new List<RestoredTable>();
+        foreach (var table in database.Tables.OrderBy(t => t.Name, StringComparer.Ordinal))
+        {
+            checks.Add(await VerifyTableAsync(verify, table.Table!, cancellationToken));
+        }
+        return new DatabaseRestoreResult(checks, database.Info.Sequences?.Count ?? 0);
+    }
+
+    private async Task LoadTableAsync(NpgsqlConnection connection, Node node, CancellationToken cancellationToken)
+    {
+        var info = node.Table!;
+        var name = new TableName(info.Schema, info.Name);
+        var columns = string.Join(", ", info.Columns.Select(c => TableName.Ident(c.Name)));
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        await using var writer = await connection.BeginTextImportAsync($"COPY {name.Sql} ({columns}) FROM STDIN", cancellationToken);
+        var raw = ((StreamWriter)writer).BaseStream;
+        await using var content = new ContentReader(loader, node.Content ?? []);
+        var buffer = BufferPool.Shared.Rent(1 << 20);
+        try
+        {
+            int n;
+            while ((n = await content.ReadAsync(buffer, cancellationToken)) > 0)
+            {
+                sha.AppendData(buffer, 0, n);
+                await raw.WriteAsync(buffer.AsMemory(0, n), cancellationToken);
+            }
+        }
+        finally
+        {
+            BufferPool.Shared.Return(buffer);
+        }
+        if (!string.Equals(Convert.ToHexStringLower(sha.GetHashAndReset()), info.Checksum, StringComparison.Ordinal))
+        {
+            throw new ArcaException(ErrorCode.RepositoryDamaged, $"The rows of {info.QualifiedName} read from the snapshot do not match its checksum.",
+                "Run 'arca check --read-data' to find the damage; the restored database is incomplete, drop it.");
+        }
+    }
+
+    /// <summary>Reads a restored table back exactly as the backup read it, and compares count and checksum.</summary>
+    internal static async Task<RestoredTable> VerifyTableAsync(NpgsqlConnection connection, TableInfo info, CancellationToken cancellationToken)
+    {
+        var name = new TableName(info.Schema, info.Name);
+        var select = $"SELECT {string.Join(", ", info.Columns.Select(c => "t." + TableName.Ident(c.Name)))} FROM ONLY {name.Sql} AS t ORDER BY {PostgresCatalog.OrderBy(info.Key)}";
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        long rows = 0;
+        using (var export = await connection.BeginTextExportAsync($"COPY ({select}) TO STDOUT", cancellationToken))
+        {
+            var raw = ((StreamReader)export).BaseStream;
+            var buffer = BufferPool.Shared.Rent(1 << 20);
+            try
+            {
+                int n;
+                while ((n = await raw.ReadAsync(buffer, cancellationToken)) > 0)
+                {
+                    sha.AppendData(buffer, 0, n);
+                    rows += buffer.AsSpan(0, n).Count((byte)'\n');
+                }
+            }
+            finally
+            {
+                BufferPool.Shared.Return(buffer);
+            }
+        }
+        var matches = string.Equals(Convert.ToHexStringLower(sha.GetHashAndReset()), info.Checksum, StringComparison.Ordinal);
+        return new RestoredTable(info.QualifiedName, info.Rows, rows, matches);
+    }
+
+    private async Task RunSqlAsync(string psql, PostgresLocation target, Node script, string section, CancellationToken cancellationToken)
+    {
+        await using var content = new ContentReader(loader, script.Content ?? []);
+        try
+        {
+            await PgTools.RunAsync(psql, ["-X", "-q", "--no-password", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-f", "-"],
+                target.ToolEnvironment(), content, cancellationToken);
+        }
+        catch (ToolFailedException ex)
+        {
+            throw new ArcaException(ErrorCode.DatabaseFailed,
+                $"The schema's {section} section did not apply to {target.Display}: {ex.Error.Split('\n')[0]}",
+                "Mend the cause (a missing role or extension, say) and restore into a fresh empty database.", ex);
+        }
+    }
+}
