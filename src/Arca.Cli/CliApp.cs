@@ -24,6 +24,7 @@ public sealed class CliApp
         root.Subcommands.Add(SnapshotsCommand.Create(app));
         root.Subcommands.Add(LsCommand.Create(app));
         root.Subcommands.Add(RestoreCommand.Create(app));
+        root.Subcommands.Add(DumpCommand.Create(app));
         root.Subcommands.Add(CheckCommand.Create(app));
         root.Subcommands.Add(ForgetCommand.Create(app));
         root.Subcommands.Add(PruneCommand.Create(app));

@@ -15,6 +15,42 @@ public sealed class CliConsole
     /// <summary>Whether standard input is a terminal, so a password can be asked for.</summary>
     public bool InputIsTerminal { get; init; }
     public TimeProvider Time { get; init; } = TimeProvider.System;
+    /// <summary>Standard output as bytes, for commands that write data (dump); null writes UTF-8 text to <see cref="Out"/>.</summary>
+    public Func<Stream>? BinaryOut { get; init; }
+
+    /// <summary>A stream onto standard output; dispose it when done (the process's own output stays open).</summary>
+    public Stream OpenStandardOutput()
+    {
+        if (BinaryOut is not null)
+        {
+            return BinaryOut();
+        }
+        Out.Flush();
+        return new TextWriterStream(Out);
+    }
+
+    /// <summary>Bytes decoded as UTF-8 onto a text writer: what an in-process test's captured output gets.</summary>
+    private sealed class TextWriterStream(TextWriter writer) : Stream
+    {
+        private readonly System.Text.Decoder _decoder = System.Text.Encoding.UTF8.GetDecoder();
+
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() => writer.Flush();
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count)
+        {
+            var chars = new char[_decoder.GetCharCount(buffer, offset, count)];
+            _decoder.GetChars(buffer, offset, count, chars, 0);
+            writer.Write(chars);
+        }
+    }
 
     public static CliConsole FromProcess() => new()
     {
@@ -24,5 +60,6 @@ public sealed class CliConsole
         GetEnvironmentVariable = Environment.GetEnvironmentVariable,
         ErrorIsTerminal = !Console.IsErrorRedirected,
         InputIsTerminal = !Console.IsInputRedirected,
+        BinaryOut = Console.OpenStandardOutput,
     };
 }

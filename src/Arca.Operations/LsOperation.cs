@@ -23,27 +23,42 @@ public sealed class LsOperation
             await WalkAsync(repository, tree, "", result, cancellationToken);
             return (id, snapshot, result);
         }
-        var parts = prefix.Split('/');
+        var (found, below) = await FindAsync(repository, id, tree, prefix, cancellationToken);
+        tree = below ?? tree;
+        result.Add(new ListedNode("/" + prefix, found));
+        if (found.Subtree is not null)
+        {
+            await WalkAsync(repository, tree, "/" + prefix, result, cancellationToken);
+        }
+        return (id, snapshot, result);
+    }
+
+    /// <summary>
+    /// The node at <paramref name="path"/> (normalized, without a leading '/') below <paramref name="root"/>,
+    /// and its subtree if it has one.
+    /// </summary>
+    public static async Task<(Node Node, Tree? Subtree)> FindAsync(Repository repository, SnapshotId id, Tree root, string path,
+        CancellationToken cancellationToken)
+    {
+        var tree = root;
+        var parts = path.Split('/');
         Node? found = null;
+        Tree? subtreeOfFound = null;
         for (var i = 0; i < parts.Length; i++)
         {
             found = tree.Find(parts[i]);
             if (found is null || (i < parts.Length - 1 && found.Subtree is null))
             {
-                throw new ArcaException(ErrorCode.PathNotFound, $"Snapshot {id.Short} holds no path '/{prefix}'.",
+                throw new ArcaException(ErrorCode.PathNotFound, $"Snapshot {id.Short} holds no path '/{path}'.",
                     "List the snapshot's top level with 'arca ls SNAPSHOT'.");
             }
+            subtreeOfFound = null;
             if (found.Subtree is { } subtree)
             {
-                tree = await repository.LoadTreeAsync(subtree, cancellationToken);
+                tree = subtreeOfFound = await repository.LoadTreeAsync(subtree, cancellationToken);
             }
         }
-        result.Add(new ListedNode("/" + prefix, found!));
-        if (found!.Subtree is not null)
-        {
-            await WalkAsync(repository, tree, "/" + prefix, result, cancellationToken);
-        }
-        return (id, snapshot, result);
+        return (found!, subtreeOfFound);
     }
 
     private static async Task WalkAsync(Repository repository, Tree tree, string prefix, List<ListedNode> result, CancellationToken cancellationToken)

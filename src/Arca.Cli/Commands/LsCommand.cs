@@ -11,7 +11,7 @@ public static class LsCommand
     {
         var snapshot = new SnapshotArguments();
         var path = new Argument<string?>("PATH") { Description = "Only this path of the snapshot and what is below it.", Arity = ArgumentArity.ZeroOrOne };
-        var command = new Command("ls", "List the files and folders of a snapshot.\nExit codes are listed in 'arca --help' and docs/exit-codes.md.");
+        var command = new Command("ls", "List the files, folders, databases and tables of a snapshot.\nExit codes are listed in 'arca --help' and docs/exit-codes.md.");
         snapshot.AddTo(command);
         command.Arguments.Add(path);
         command.SetAction((parse, ct) => app.RunAsync(parse, async context =>
@@ -38,6 +38,16 @@ public static class LsCommand
                         {
                             w.WriteString("target", node.LinkTarget);
                         }
+                        if (node.Table is { } table)
+                        {
+                            w.WriteString("table", table.QualifiedName);
+                            w.WriteNumber("rows", table.Rows);
+                        }
+                        if (node.Database is { } database)
+                        {
+                            w.WriteString("database", database.Name);
+                            w.WriteString("source", database.Source);
+                        }
                         w.WriteEndObject();
                     }
                     w.WriteEndArray();
@@ -48,7 +58,10 @@ public static class LsCommand
             context.Say($"snapshot {id.Short} of {string.Join(' ', snap.Paths)} at {Format.LocalTime(snap.Time)}:");
             foreach (var (p, node) in nodes)
             {
-                var link = node.LinkTarget is null ? "" : $" -> {node.LinkTarget}";
+                var link = node.LinkTarget is not null ? $" -> {node.LinkTarget}"
+                    : node.Table is { } table ? $"  (table {table.QualifiedName}, {table.Rows:N0} rows{(table.Filter is null ? "" : ", filtered")})"
+                    : node.Database is { } database ? $"  (database {database.Name}, {database.ServerVersion})"
+                    : "";
                 context.Say($"{Format.Mode(node.Type, node.Mode)} {node.Size,12} {Format.LocalTime(Format.FromUnixNs(node.ModifyTimeNs))} {p}{link}");
             }
             return ExitCodes.Success;
