@@ -1,9 +1,10 @@
-using Arca.TestKit;
+using Arca.Cli;
+using Shouldly;
 
-namespace Arca.Cli.Tests;
+namespace Arca.TestKit;
 
 /// <summary>What every run must look like: success, or one short sentence (and a hint) with the right exit code.</summary>
-internal static class CliAssertions
+public static class CliAssertions
 {
     public static void ShouldSucceed(this CliResult result) => result.ExitCode.ShouldBe(ExitCodes.Success, result.ToString());
 
