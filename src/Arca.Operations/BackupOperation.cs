@@ -97,7 +97,9 @@ public sealed class BackupOperation(TimeProvider time)
         var databaseResults = new List<DatabaseBackup>();
         foreach (var database in databases)
         {
-            var result = await new PostgresBackup(repository, repository.Chunker, time).RunAsync(database, request.Postgres, lost.Token);
+            var parentEntry = parentRoot?.Find(PostgresBackup.EntryName(database.Database));
+            var result = await new PostgresBackup(repository, repository, repository, repository.Chunker, time)
+                .RunAsync(database, request.Postgres, parentEntry, lost.Token);
             entries.Add(result.Entry);
             databaseResults.Add(new DatabaseBackup(database.Display, result.Tables, result.Rows, result.Bytes, result.Warnings));
         }

@@ -23,7 +23,7 @@ public sealed class DumpOperation
             throw new ArcaException(ErrorCode.Usage, $"'/{normalized}' is a {(node.Type == NodeType.Dir ? "folder" : "symlink")}; dump writes one file or table.",
                 "Name a file or a table (arca ls SNAPSHOT lists them), or use 'arca restore' for folders.");
         }
-        await using var content = new ContentReader(repository, node.Content ?? []);
+        await using var content = node.Table is not null ? TableRows.Open(repository, node) : new ContentReader(repository, node.Content ?? []);
         if (node.Table is { } tableInfo)
         {
             var exportFormat = (format ?? "csv") switch

@@ -35,7 +35,7 @@ public sealed class DatabaseRestore(IBlobLoader loader)
         {
             return await RunCoreAsync(target, database, Math.Max(1, jobs), cancellationToken);
         }
-        catch (Exception ex) when (PostgresErrors.Translate(ex, target) is { } error)
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && PostgresErrors.Translate(ex, target) is { } error)
         {
             throw error;
         }
@@ -90,11 +90,29 @@ public sealed class DatabaseRestore(IBlobLoader loader)
             await cmd.ExecuteNonQueryAsync(cancellationToken);
         }
         var checks = new List<RestoredTable>();
-        foreach (var table in database.Tables.OrderBy(t => t.Name, StringComparer.Ordinal))
+        var toVerify = new Queue<Node>(database.Tables.OrderByDescending(t => t.Size));
+        var verifiers = Enumerable.Range(0, Math.Min(jobs, Math.Max(1, toVerify.Count))).Select(_ => Task.Run(async () =>
         {
-            checks.Add(await VerifyTableAsync(verify, table.Table!, cancellationToken));
-        }
-        return new DatabaseRestoreResult(checks, database.Info.Sequences?.Count ?? 0);
+            using var connection = NativeConnections.Open(target);
+            while (true)
+            {
+                Node? table;
+                lock (toVerify)
+                {
+                    if (!toVerify.TryDequeue(out table))
+                    {
+                        return;
+                    }
+                }
+                var check = await VerifyTableAsync(connection, table.Table!, cancellationToken);
+                lock (checks)
+                {
+                    checks.Add(check);
+                }
+            }
+        }, cancellationToken)).ToList();
+        await Task.WhenAll(verifiers);
+        return new DatabaseRestoreResult([.. checks.OrderBy(c => c.Table, StringComparer.Ordinal)], database.Info.Sequences?.Count ?? 0);
     }
 
     private async Task LoadTableAsync(NpgsqlConnection connection, Node node, CancellationToken cancellationToken)
@@ -105,7 +123,7 @@ public sealed class DatabaseRestore(IBlobLoader loader)
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         await using var writer = await connection.BeginTextImportAsync($"COPY {name.Sql} ({columns}) FROM STDIN", cancellationToken);
         var raw = ((StreamWriter)writer).BaseStream;
-        await using var content = new ContentReader(loader, node.Content ?? []);
+        await using var content = RowDelta.OpenRows(loader, node);
         var buffer = BufferPool.Shared.Rent(1 << 20);
         try
         {
@@ -128,15 +146,15 @@ public sealed class DatabaseRestore(IBlobLoader loader)
     }
 
     /// <summary>Reads a restored table back exactly as the backup read it, and compares count and checksum.</summary>
-    internal static async Task<RestoredTable> VerifyTableAsync(NpgsqlConnection connection, TableInfo info, CancellationToken cancellationToken)
+    internal static async Task<RestoredTable> VerifyTableAsync(Native.PgNativeConnection connection, TableInfo info, CancellationToken cancellationToken)
     {
         var name = new TableName(info.Schema, info.Name);
         var select = $"SELECT {string.Join(", ", info.Columns.Select(c => "t." + TableName.Ident(c.Name)))} FROM ONLY {name.Sql} AS t ORDER BY {PostgresCatalog.OrderBy(info.Key)}";
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         long rows = 0;
-        using (var export = await connection.BeginTextExportAsync($"COPY ({select}) TO STDOUT", cancellationToken))
+        connection.StartCopyOut($"COPY ({select}) TO STDOUT");
+        await using (var raw = new NativeCopyStream(connection))
         {
-            var raw = ((StreamReader)export).BaseStream;
             var buffer = BufferPool.Shared.Rent(1 << 20);
             try
             {

@@ -2,6 +2,7 @@ using System.Text;
 using Arca.Backup;
 using Arca.Repo;
 using Arca.Repo.Chunking;
+using Arca.Restore;
 using Arca.Trees;
 using Npgsql;
 
@@ -29,25 +30,50 @@ public sealed record PostgresBackupResult(Node Entry, int Tables, long Rows, lon
 /// other readers and to pg_dump, so the whole entry shows one moment of the database; READ ONLY is also what
 /// keeps a row filter from writing.
 /// </summary>
-public sealed class PostgresBackup(IBlobSaver saver, Chunker chunker, TimeProvider time)
+public sealed class PostgresBackup(IBlobSaver saver, IBlobLoader loader, ITreeLoader trees, Chunker chunker, TimeProvider time)
 {
     public const string Format = "pg-copy-text";
 
-    public async Task<PostgresBackupResult> RunAsync(PostgresLocation location, PostgresBackupOptions options, CancellationToken cancellationToken)
+    /// <summary>
+    /// A delta is written against its parent's base while the changes since that base stay below this share of
+    /// the base's bytes; past it, the table is stored whole again (a new base), so deltas never grow large.
+    /// </summary>
+    private const double MaxDeltaShare = 0.25;
+
+    /// <param name="parent">The same database's entry in the parent snapshot, if any: tables unchanged in layout are stored as deltas against its bases.</param>
+    public async Task<PostgresBackupResult> RunAsync(PostgresLocation location, PostgresBackupOptions options, Node? parent, CancellationToken cancellationToken)
     {
         var request = BackupSelection.Parse(options);
         try
         {
-            return await RunCoreAsync(location, options, request, cancellationToken);
+            var parentTables = await ParentTablesAsync(parent, cancellationToken);
+            return await RunCoreAsync(location, options, request, parentTables, cancellationToken);
         }
-        catch (Exception ex) when (PostgresErrors.Translate(ex, location) is { } error)
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && PostgresErrors.Translate(ex, location) is { } error)
         {
             throw error;
         }
     }
 
+    private async Task<Tree?> ParentTablesAsync(Node? parent, CancellationToken cancellationToken)
+    {
+        if (parent is not { Database: not null, Subtree: { } subtree })
+        {
+            return null;
+        }
+        try
+        {
+            var database = await trees.LoadTreeAsync(subtree, cancellationToken);
+            return database.Find("tables") is { Subtree: { } tables } ? await trees.LoadTreeAsync(tables, cancellationToken) : null;
+        }
+        catch (Exception ex) when (ex is ArcaException or BlobDamagedException or InvalidDataException)
+        {
+            return null; // A damaged parent only costs full copies of the tables.
+        }
+    }
+
     private async Task<PostgresBackupResult> RunCoreAsync(PostgresLocation location, PostgresBackupOptions options, BackupSelection selection,
-        CancellationToken cancellationToken)
+        Tree? parentTables, CancellationToken cancellationToken)
     {
         var startNs = time.GetUtcNow().ToUnixTimeMilliseconds() * 1_000_000;
         await using var main = await PostgresErrors.OpenAsync(location, cancellationToken);
@@ -97,44 +123,26 @@ public sealed class PostgresBackup(IBlobSaver saver, Chunker chunker, TimeProvid
         var jobs = Math.Max(1, Math.Min(options.Jobs, Math.Max(1, tables.Count)));
         for (var i = 0; i < jobs; i++)
         {
-            var first = i == 0;
             readers.Add(Task.Run(async () =>
             {
-                NpgsqlConnection connection;
-                if (first)
+                // Rows are read through libpq (see PgNativeConnection), on connections that share the snapshot.
+                using var connection = NativeConnections.Open(location);
+                connection.Execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+                connection.Execute($"SET TRANSACTION SNAPSHOT {TableName.Literal(snapshotId)}");
+                while (true)
                 {
-                    connection = main;
-                }
-                else
-                {
-                    connection = await PostgresErrors.OpenAsync(location, cancellationToken);
-                    await ExecuteAsync(connection, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", cancellationToken);
-                    await ExecuteAsync(connection, $"SET TRANSACTION SNAPSHOT {TableName.Literal(snapshotId)}", cancellationToken);
-                }
-                try
-                {
-                    while (true)
+                    PgTable? table;
+                    lock (queue)
                     {
-                        PgTable? table;
-                        lock (queue)
+                        if (!queue.TryDequeue(out table))
                         {
-                            if (!queue.TryDequeue(out table))
-                            {
-                                return;
-                            }
-                        }
-                        var node = await BackupTableAsync(connection, table, selection, saverOfContent, startNs, cancellationToken);
-                        lock (nodes)
-                        {
-                            nodes.Add(node);
+                            return;
                         }
                     }
-                }
-                finally
-                {
-                    if (!first)
+                    var node = await BackupTableAsync(connection, table, selection, saverOfContent, parentTables?.Find(table.Name.EntryName), startNs, cancellationToken);
+                    lock (nodes)
                     {
-                        await connection.DisposeAsync();
+                        nodes.Add(node);
                     }
                 }
             }, cancellationToken));
@@ -186,61 +194,98 @@ public sealed class PostgresBackup(IBlobSaver saver, Chunker chunker, TimeProvid
         }
         catch (PostgresException ex)
         {
-            throw FilterError(table.Name, filter, ex);
+            throw FilterError(table.Name, filter, ex.SqlState, ex.MessageText, ex);
         }
     }
 
-    internal static ArcaException FilterError(TableName table, string filter, PostgresException ex) => ex.SqlState == "25006"
-        ? new ArcaException(ErrorCode.FilterWrites, $"The row filter for {table} tries to write ({ex.MessageText}); filters run read-only, so nothing was written.",
+    internal static ArcaException FilterError(TableName table, string filter, string sqlState, string message, Exception ex) => sqlState == "25006"
+        ? new ArcaException(ErrorCode.FilterWrites, $"The row filter for {table} tries to write ({message}); filters run read-only, so nothing was written.",
             "A filter may only read: write it as a condition on the table's columns, e.g. 'created_at > now() - interval '7 days''.", ex)
-        : new ArcaException(ErrorCode.InvalidFilter, $"The row filter for {table} is not a valid condition: {ex.MessageText}.",
+        : new ArcaException(ErrorCode.InvalidFilter, $"The row filter for {table} is not a valid condition: {message}.",
             "Write it as the SQL that would follow WHERE, e.g. --where 'public.orders: status = ''open'''.", ex);
 
-    private async Task<Node> BackupTableAsync(NpgsqlConnection connection, PgTable table, BackupSelection selection, ContentSaver contentSaver,
-        long timeNs, CancellationToken cancellationToken)
+    private async Task<Node> BackupTableAsync(Native.PgNativeConnection connection, PgTable table, BackupSelection selection, ContentSaver contentSaver,
+        Node? parent, long timeNs, CancellationToken cancellationToken)
     {
         var excluded = selection.Excluded.GetValueOrDefault(table.Name) ?? [];
         var columns = table.Columns.Where(c => !c.Generated && !excluded.Contains(c.Name)).ToList();
         selection.Filters.TryGetValue(table.Name, out var filter);
+        var info = new TableInfo
+        {
+            Engine = "postgresql",
+            Schema = table.Name.Schema,
+            Name = table.Name.Name,
+            Columns = [.. columns.Select(c => new TableColumn(c.Name, c.Type, c.NotNull))],
+            Key = table.Key,
+            Format = Format,
+            Checksum = "",
+            Filter = filter,
+            ExcludedColumns = excluded.Count > 0 ? [.. excluded.Order(StringComparer.Ordinal)] : null,
+            References = table.References.Count > 0 ? [.. table.References.Select(r => r.ToString()).Order(StringComparer.Ordinal)] : null,
+        };
         var select = $"SELECT {string.Join(", ", columns.Select(c => "t." + TableName.Ident(c.Name)))} FROM ONLY {table.Name.Sql} AS t" +
             (filter is null ? "" : $" WHERE ({filter})") + $" ORDER BY {PostgresCatalog.OrderBy(table.Key)}";
-        long rows = 0;
-        SavedContent saved;
+        var deltaBase = DeltaBaseFor(info, parent);
         try
         {
-            using var export = await connection.BeginTextExportAsync($"COPY ({select}) TO STDOUT", cancellationToken);
-            var raw = ((StreamReader)export).BaseStream;
-            saved = await contentSaver.SaveAsync(raw, bytes => rows += bytes.Count((byte)'\n'), cancellationToken);
-        }
-        catch (PostgresException ex) when (filter is not null && (ex.SqlState == "25006" || ex.SqlState.StartsWith("42", StringComparison.Ordinal) || ex.SqlState.StartsWith("22", StringComparison.Ordinal)))
-        {
-            throw FilterError(table.Name, filter, ex);
-        }
-        return new Node
-        {
-            Name = table.Name.EntryName,
-            Type = NodeType.File,
-            Mode = 0x1A4,
-            Size = saved.Size,
-            ModifyTimeNs = timeNs,
-            ChangeTimeNs = timeNs,
-            Content = saved.Content,
-            Table = new TableInfo
+            connection.StartCopyOut($"COPY ({select}) TO STDOUT");
+            await using var live = new NativeCopyStream(connection);
+            if (deltaBase is { } b && KeyOrder.For(info) is { } order)
             {
-                Engine = "postgresql",
-                Schema = table.Name.Schema,
-                Name = table.Name.Name,
-                Columns = [.. columns.Select(c => new TableColumn(c.Name, c.Type, c.NotNull))],
-                Key = table.Key,
-                Format = Format,
-                Rows = rows,
-                Checksum = saved.Sha256Hex,
-                Filter = filter,
-                ExcludedColumns = excluded.Count > 0 ? [.. excluded.Order(StringComparer.Ordinal)] : null,
-                References = table.References.Count > 0 ? [.. table.References.Select(r => r.ToString()).Order(StringComparer.Ordinal)] : null,
-            },
-        };
+                await using var delta = new DeltaStream(order, live, new ContentReader(loader, b.Blobs));
+                var changes = await contentSaver.SaveAsync(delta, null, cancellationToken);
+                return TableNode(table, timeNs, b.Bytes + changes.Size, [.. b.Blobs, .. changes.Content], info with
+                {
+                    Kind = RowDelta.Kind,
+                    Base = new TableBase(b.Blobs.Count, b.Bytes, b.Rows),
+                    Rows = delta.LiveRows,
+                    Checksum = delta.LiveChecksum(),
+                });
+            }
+            long rows = 0;
+            var saved = await contentSaver.SaveAsync(live, bytes => rows += bytes.Count((byte)'\n'), cancellationToken);
+            return TableNode(table, timeNs, saved.Size, saved.Content, info with { Rows = rows, Checksum = saved.Sha256Hex });
+        }
+        catch (Native.PgNativeException ex) when (filter is not null && ex.SqlState is { } state &&
+            (state == "25006" || state.StartsWith("42", StringComparison.Ordinal) || state.StartsWith("22", StringComparison.Ordinal)))
+        {
+            throw FilterError(table.Name, filter, state, ex.Message, ex);
+        }
     }
+
+    /// <summary>
+    /// The full base a table can be stored as a delta against: the parent's (its whole content if it was stored
+    /// whole, its base if it was a delta), when the table's layout and filter are unchanged, its key is one
+    /// whose order Arca can follow, the base's blobs are all in the repository, and the parent's own changes
+    /// are still small beside its base.
+    /// </summary>
+    private (IReadOnlyList<BlobId> Blobs, long Bytes, long Rows)? DeltaBaseFor(TableInfo info, Node? parent)
+    {
+        if (parent?.Table is not { } previous || KeyOrder.For(info) is null || previous.Format != Format ||
+            !previous.Columns.SequenceEqual(info.Columns) || !previous.Key.SequenceEqual(info.Key) || previous.Filter != info.Filter ||
+            !(previous.ExcludedColumns ?? []).SequenceEqual(info.ExcludedColumns ?? []))
+        {
+            return null;
+        }
+        var b = RowDelta.BaseOf(parent);
+        if (b.Bytes == 0 || parent.Size - b.Bytes > b.Bytes * MaxDeltaShare || !b.Blobs.All(saver.HasBlob))
+        {
+            return null;
+        }
+        return b;
+    }
+
+    private static Node TableNode(PgTable table, long timeNs, long size, IReadOnlyList<BlobId> content, TableInfo info) => new()
+    {
+        Name = table.Name.EntryName,
+        Type = NodeType.File,
+        Mode = 0x1A4,
+        Size = size,
+        ModifyTimeNs = timeNs,
+        ChangeTimeNs = timeNs,
+        Content = content,
+        Table = info,
+    };
 
     private static async Task<byte[]> DumpSchemaAsync(string pgDump, PostgresLocation location, string snapshotId, string section,
         IReadOnlyList<PgTable>? tables, CancellationToken cancellationToken)

@@ -20,8 +20,7 @@ internal static class PostgresErrors
         try
         {
             await connection.OpenAsync(cancellationToken);
-            await using var cmd = new NpgsqlCommand(
-                "SET datestyle = ISO, YMD; SET intervalstyle = postgres; SET extra_float_digits = 3; SET timezone = 'UTC'; SET bytea_output = hex", connection);
+            await using var cmd = new NpgsqlCommand(SessionSettings, connection);
             await cmd.ExecuteNonQueryAsync(cancellationToken);
             return connection;
         }
@@ -37,6 +36,10 @@ internal static class PostgresErrors
         }
     }
 
+    /// <summary>How every session Arca opens prints values (see <see cref="OpenAsync"/>).</summary>
+    public const string SessionSettings =
+        "SET datestyle = ISO, YMD; SET intervalstyle = postgres; SET extra_float_digits = 3; SET timezone = 'UTC'; SET bytea_output = hex";
+
     /// <summary>An <see cref="ArcaException"/> for a database failure, or null for anything else (a bug, a cancellation).</summary>
     public static ArcaException? Translate(Exception ex, PostgresLocation location)
     {
@@ -45,6 +48,8 @@ internal static class PostgresErrors
         {
             case ArcaException:
                 return null;
+            case Native.PgNativeException { SqlState: { } state } native:
+                return Translate(new PostgresException(native.Message, native.Severity ?? "ERROR", native.Severity ?? "ERROR", state, native.Detail, native.Hint), location);
             case PostgresException pg:
                 return pg.SqlState switch
                 {

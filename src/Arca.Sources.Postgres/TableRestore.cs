@@ -71,7 +71,7 @@ public sealed class TableRestore(IBlobLoader loader)
                 results.Add(await RestoreOneAsync(target, node, options, cancellationToken));
             }
         }
-        catch (Exception ex) when (PostgresErrors.Translate(ex, target) is { } error)
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && PostgresErrors.Translate(ex, target) is { } error)
         {
             throw error;
         }
@@ -137,7 +137,7 @@ public sealed class TableRestore(IBlobLoader loader)
             }
             catch (PostgresException ex)
             {
-                throw PostgresBackup.FilterError(source, filter, ex);
+                throw PostgresBackup.FilterError(source, filter, ex.SqlState, ex.MessageText, ex);
             }
         }
         var keyMatch = string.Join(" AND ", info.Key.Select(k => $"t.{TableName.Ident(k)} = s.{TableName.Ident(k)}"));
@@ -228,7 +228,7 @@ public sealed class TableRestore(IBlobLoader loader)
         await using (var writer = await connection.BeginTextImportAsync(copy, cancellationToken))
         {
             var raw = ((StreamWriter)writer).BaseStream;
-            await using var content = new ContentReader(loader, node.Content ?? []);
+            await using var content = RowDelta.OpenRows(loader, node);
             var buffer = BufferPool.Shared.Rent(1 << 20);
             try
             {

@@ -128,6 +128,41 @@ public static partial class PgTestServer
     [GeneratedRegex(@"^(\\restrict|\\unrestrict) [A-Za-z0-9]+$", RegexOptions.Multiline | RegexOptions.CultureInvariant)]
     private static partial Regex RestrictKey();
 
+    /// <summary>
+    /// A fingerprint of a table's rows: "COUNT:MD5", the md5 of every row's text form (<c>t::text</c>) joined by
+    /// newlines in <paramref name="orderBy"/> order, over the rows matching <paramref name="where"/>. Equal
+    /// fingerprints mean equal rows; a test compares one taken before an operation with one taken after.
+    /// <paramref name="table"/> is SQL (e.g. <c>public.orders</c>), as are the other two.
+    /// </summary>
+    public static async Task<string> TableChecksumAsync(string database, string table, string orderBy, string where = "true",
+        CancellationToken cancellationToken = default)
+    {
+        var sql = $"SELECT count(*)::text || ':' || md5(coalesce(string_agg(t::text, E'\\n' ORDER BY {orderBy}), '')) FROM {table} AS t WHERE {where}";
+        return await ScalarAsync<string>(database, sql, cancellationToken)
+            ?? throw new InvalidOperationException($"No checksum for {table} in {database}.");
+    }
+
+    /// <summary>The rows of a query, each row's columns as text (NULL as null), in the order the query gives.</summary>
+    public static async Task<List<string?[]>> RowsAsync(string database, string sql, CancellationToken cancellationToken = default)
+    {
+        await EnsureStartedAsync(cancellationToken);
+        await using var connection = new NpgsqlConnection(ConnectionString(database));
+        await connection.OpenAsync(cancellationToken);
+        await using var command = new NpgsqlCommand(sql, connection);
+        await using DbDataReader reader = await command.ExecuteReaderAsync(cancellationToken);
+        var rows = new List<string?[]>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var row = new string?[reader.FieldCount];
+            for (var i = 0; i < row.Length; i++)
+            {
+                row[i] = await reader.IsDBNullAsync(i, cancellationToken) ? null : Convert.ToString(reader.GetValue(i), CultureInfo.InvariantCulture);
+            }
+            rows.Add(row);
+        }
+        return rows;
+    }
+
     /// <summary>Runs SQL with psql (<c>-X -v ON_ERROR_STOP=1 -At -c SQL</c>) and returns what it prints.</summary>
     public static async Task<string> PsqlAsync(string database, string sql, CancellationToken cancellationToken = default)
     {

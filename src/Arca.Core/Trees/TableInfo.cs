@@ -19,8 +19,13 @@ public sealed record TableInfo
     [JsonPropertyName("key")] public required IReadOnlyList<string> Key { get; init; }
     /// <summary>"pg-copy-text": PostgreSQL's COPY text format, one row per line, in key order.</summary>
     [JsonPropertyName("format")] public required string Format { get; init; }
-    /// <summary>"full": the content holds every row. A record-level incremental will add "delta" (rows changed since a parent, and deleted keys).</summary>
+    /// <summary>
+    /// "full": the content holds every row. "delta": the content is a full base's blobs (<see cref="Base"/> says
+    /// how many), then records of the rows changed since that base and the keys deleted since (docs/format.md).
+    /// </summary>
     [JsonPropertyName("kind")] public string Kind { get; init; } = "full";
+    /// <summary>For a delta: where its base ends in the content, and what the base holds.</summary>
+    [JsonPropertyName("base")] public TableBase? Base { get; init; }
     [JsonPropertyName("rows")] public long Rows { get; init; }
     /// <summary>SHA-256 (hex) of the content's bytes: a restore proves with it that the rows it read are the rows backed up.</summary>
     [JsonPropertyName("checksum")] public required string Checksum { get; init; }
@@ -33,6 +38,12 @@ public sealed record TableInfo
 
     [JsonIgnore] public string QualifiedName => $"{Schema}.{Name}";
 }
+
+/// <summary>The full copy of a table that a delta entry's changes apply to: the first <see cref="Blobs"/> blobs of its content.</summary>
+public sealed record TableBase(
+    [property: JsonPropertyName("blobs")] int Blobs,
+    [property: JsonPropertyName("bytes")] long Bytes,
+    [property: JsonPropertyName("rows")] long Rows);
 
 public sealed record TableColumn(
     [property: JsonPropertyName("name")] string Name,
