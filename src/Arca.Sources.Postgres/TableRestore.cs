@@ -140,6 +140,8 @@ public sealed class TableRestore(IBlobLoader loader)
                 throw PostgresBackup.FilterError(source, filter, ex.SqlState, ex.MessageText, ex);
             }
         }
+        // Statistics, so the comparisons below join by hash rather than probe the live table's index row by row.
+        await ExecuteAsync(connection, $"ANALYZE {Stage}", cancellationToken);
         var keyMatch = string.Join(" AND ", info.Key.Select(k => $"t.{TableName.Ident(k)} = s.{TableName.Ident(k)}"));
         var valueColumns = info.Columns.Where(c => !info.Key.Contains(c.Name)).Select(c => TableName.Ident(c.Name)).ToList();
         var differs = valueColumns.Count == 0 ? "false"
@@ -275,8 +277,6 @@ public sealed class TableRestore(IBlobLoader loader)
             : 0;
         var keyText = string.Join(" || ', ' || ", info.Key.Select(k => $"{TableName.Literal(k + "=")} || s.{TableName.Ident(k)}::text"));
         var liveKeyText = keyText.Replace("s.", "t.", StringComparison.Ordinal);
-        var order = string.Join(", ", info.Key.Select(k => "1"));
-        _ = order;
         var sampleInsert = options.SampleSize > 0 ? await ListAsync(connection,
             $"SELECT {keyText} FROM {Stage} AS s WHERE NOT EXISTS (SELECT 1 FROM ONLY {into.Sql} AS t WHERE {keyMatch}) LIMIT {options.SampleSize}", cancellationToken) : [];
         var sampleUpdate = options.SampleSize > 0 ? await ListAsync(connection,
