@@ -115,34 +115,11 @@ public sealed class DatabaseRestore(IBlobLoader loader)
         return new DatabaseRestoreResult([.. checks.OrderBy(c => c.Table, StringComparer.Ordinal)], database.Info.Sequences?.Count ?? 0);
     }
 
-    private async Task LoadTableAsync(NpgsqlConnection connection, Node node, CancellationToken cancellationToken)
+    private Task LoadTableAsync(NpgsqlConnection connection, Node node, CancellationToken cancellationToken)
     {
         var info = node.Table!;
-        var name = new TableName(info.Schema, info.Name);
         var columns = string.Join(", ", info.Columns.Select(c => TableName.Ident(c.Name)));
-        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        await using var writer = await connection.BeginTextImportAsync($"COPY {name.Sql} ({columns}) FROM STDIN", cancellationToken);
-        var raw = ((StreamWriter)writer).BaseStream;
-        await using var content = RowDelta.OpenRows(loader, node);
-        var buffer = BufferPool.Shared.Rent(1 << 20);
-        try
-        {
-            int n;
-            while ((n = await content.ReadAsync(buffer, cancellationToken)) > 0)
-            {
-                sha.AppendData(buffer, 0, n);
-                await raw.WriteAsync(buffer.AsMemory(0, n), cancellationToken);
-            }
-        }
-        finally
-        {
-            BufferPool.Shared.Return(buffer);
-        }
-        if (!string.Equals(Convert.ToHexStringLower(sha.GetHashAndReset()), info.Checksum, StringComparison.Ordinal))
-        {
-            throw new ArcaException(ErrorCode.RepositoryDamaged, $"The rows of {info.QualifiedName} read from the snapshot do not match its checksum.",
-                "Run 'arca check --read-data' to find the damage; the restored database is incomplete, drop it.");
-        }
+        return TableRestore.LoadAsync(loader, connection, $"COPY {new TableName(info.Schema, info.Name).Sql} ({columns}) FROM STDIN", node, cancellationToken);
     }
 
     /// <summary>Reads a restored table back exactly as the backup read it, and compares count and checksum.</summary>

@@ -128,7 +128,7 @@ public sealed class TableRestore(IBlobLoader loader)
         var columns = info.Columns.Select(c => TableName.Ident(c.Name)).ToList();
         var columnList = string.Join(", ", columns);
         await ExecuteAsync(connection, $"CREATE TEMP TABLE {Stage} ON COMMIT DROP AS SELECT {columnList} FROM ONLY {into.Sql} WITH NO DATA", cancellationToken);
-        await LoadAsync(connection, $"COPY {Stage} ({columnList}) FROM STDIN", node, cancellationToken);
+        await LoadAsync(loader, connection, $"COPY {Stage} ({columnList}) FROM STDIN", node, cancellationToken);
         if (options.Filter is { } filter)
         {
             try
@@ -223,33 +223,37 @@ public sealed class TableRestore(IBlobLoader loader)
         }
     }
 
-    private async Task LoadAsync(NpgsqlConnection connection, string copy, Node node, CancellationToken cancellationToken)
+    /// <summary>
+    /// Streams a table entry's rows into <c>COPY ... FROM STDIN</c>, checking them against the entry's checksum
+    /// before the COPY completes: rows that are not the ones backed up never reach the table.
+    /// </summary>
+    internal static async Task LoadAsync(IBlobLoader loader, NpgsqlConnection connection, string copy, Node node, CancellationToken cancellationToken)
     {
         var info = node.Table!;
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        await using (var writer = await connection.BeginTextImportAsync(copy, cancellationToken))
+        await using var writer = await connection.BeginTextImportAsync(copy, cancellationToken);
+        var raw = ((StreamWriter)writer).BaseStream;
+        await using var content = RowDelta.OpenRows(loader, node);
+        var buffer = BufferPool.Shared.Rent(1 << 20);
+        try
         {
-            var raw = ((StreamWriter)writer).BaseStream;
-            await using var content = RowDelta.OpenRows(loader, node);
-            var buffer = BufferPool.Shared.Rent(1 << 20);
-            try
+            int n;
+            while ((n = await content.ReadAsync(buffer, cancellationToken)) > 0)
             {
-                int n;
-                while ((n = await content.ReadAsync(buffer, cancellationToken)) > 0)
-                {
-                    sha.AppendData(buffer, 0, n);
-                    await raw.WriteAsync(buffer.AsMemory(0, n), cancellationToken);
-                }
+                sha.AppendData(buffer, 0, n);
+                await raw.WriteAsync(buffer.AsMemory(0, n), cancellationToken);
             }
-            finally
-            {
-                BufferPool.Shared.Return(buffer);
-            }
-            if (!string.Equals(Convert.ToHexStringLower(sha.GetHashAndReset()), info.Checksum, StringComparison.Ordinal))
-            {
-                throw new ArcaException(ErrorCode.RepositoryDamaged, $"The rows of {info.QualifiedName} read from the snapshot do not match its checksum; nothing was written.",
-                    "Run 'arca check --read-data' to find the damage.");
-            }
+        }
+        finally
+        {
+            BufferPool.Shared.Return(buffer);
+        }
+        if (!string.Equals(Convert.ToHexStringLower(sha.GetHashAndReset()), info.Checksum, StringComparison.Ordinal))
+        {
+            // Disposing the writer would complete the COPY: cancel it, so the rows never land.
+            await ((NpgsqlCopyTextWriter)writer).CancelAsync();
+            throw new ArcaException(ErrorCode.RepositoryDamaged, $"The rows of {info.QualifiedName} read from the snapshot do not match its checksum; nothing was written.",
+                "Run 'arca check --read-data' to find the damage.");
         }
     }
 
