@@ -75,11 +75,15 @@ public sealed class PgNativeConnection : IDisposable
         }
     }
 
-    /// <summary>Starts <c>COPY ... TO STDOUT</c>; read the rows with <see cref="ReadCopy"/> until it returns 0.</summary>
+    /// <summary>
+    /// Starts <c>COPY ... TO STDOUT</c>; read the rows with <see cref="ReadCopy"/> until it returns 0. Sent through
+    /// the extended protocol, where the server takes exactly one statement: text from the user inside it (a row
+    /// filter) cannot smuggle in a second one.
+    /// </summary>
     public void StartCopyOut(string copySql)
     {
         ObjectDisposedException.ThrowIf(_conn == 0, this);
-        var result = LibPq.Exec(_conn, copySql);
+        var result = LibPq.ExecParams(_conn, copySql, 0, 0, 0, 0, 0, 0);
         try
         {
             if (LibPq.ResultStatus(result) != LibPq.CopyOut)

@@ -49,18 +49,31 @@ public sealed class DumpOperation
         return node;
     }
 
+    private static TableName? TryParse(string text)
+    {
+        try
+        {
+            return TableName.Parse(text);
+        }
+        catch (ArcaException)
+        {
+            return null;
+        }
+    }
+
     private static async Task<Node> FindAsync(Repo.Repository repository, Repo.SnapshotId id, Tree root, string path, CancellationToken cancellationToken)
     {
-        // DB/SCHEMA.TABLE names a table as people do, without the folder it is kept in.
-        var parts = path.Split('/');
-        if (parts.Length == 2 && root.Find(parts[0]) is { Database: not null } && !parts[1].EndsWith(".sql", StringComparison.Ordinal) && parts[1] != "tables")
+        // DB/SCHEMA.TABLE names a table as people do, without the folder it is kept in (and a table's name may
+        // hold a '/' of its own, so only the first one separates the database).
+        var slash = path.IndexOf('/', StringComparison.Ordinal);
+        if (slash > 0 && root.Find(path[..slash]) is { Database: not null } && path[(slash + 1)..] is var rest &&
+            rest != "tables" && !rest.StartsWith("tables/", StringComparison.Ordinal) && !rest.EndsWith(".sql", StringComparison.Ordinal))
         {
-            var (tables, tree) = await LsOperation.FindAsync(repository, id, root, $"{parts[0]}/tables", cancellationToken);
-            if (tree?.Find(TableName.Parse(parts[1]).EntryName) is { } table)
+            var (_, tables) = await LsOperation.FindAsync(repository, id, root, $"{path[..slash]}/tables", cancellationToken);
+            if (TryParse(rest) is { } name && tables?.Find(name.EntryName) is { } table)
             {
                 return table;
             }
-            _ = tables;
         }
         return (await LsOperation.FindAsync(repository, id, root, path, cancellationToken)).Node;
     }

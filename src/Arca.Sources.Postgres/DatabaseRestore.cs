@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using System.Text;
 using Arca.Repo;
 using Arca.Restore;
 using Arca.Trees;
@@ -45,11 +46,11 @@ public sealed class DatabaseRestore(IBlobLoader loader)
     {
         await using (var connection = await PostgresErrors.OpenAsync(target, cancellationToken))
         {
-            var existing = await PostgresCatalog.TablesAsync(connection, cancellationToken);
+            var existing = await PostgresCatalog.UserObjectsAsync(connection, 4, cancellationToken);
             if (existing.Count > 0)
             {
                 throw new ArcaException(ErrorCode.DatabaseNotEmpty,
-                    $"The database {target.Display} holds {existing.Count} tables already ({string.Join(", ", existing.Take(3).Select(t => t.Name))}{(existing.Count > 3 ? ", ..." : "")}).",
+                    $"The database {target.Display} is not empty: it holds {string.Join(", ", existing.Take(3))}{(existing.Count > 3 ? ", ..." : "")}.",
                     "Restore a whole database into an empty one (createdb NAME), or restore single tables with --table.");
             }
         }
@@ -75,7 +76,7 @@ public sealed class DatabaseRestore(IBlobLoader loader)
         }, cancellationToken)).ToList();
         await Task.WhenAll(workers);
 
-        await RunSqlAsync(psql, target, database.PostData, "post-data", cancellationToken);
+        await ApplyPostDataAsync(psql, target, database.PostData, jobs, cancellationToken);
         await using var verify = await PostgresErrors.OpenAsync(target, cancellationToken);
         foreach (var sequence in database.Info.Sequences ?? [])
         {
@@ -151,13 +152,68 @@ public sealed class DatabaseRestore(IBlobLoader loader)
         return new RestoredTable(info.QualifiedName, info.Rows, rows, matches);
     }
 
+    /// <summary>
+    /// Indexes and key constraints first, several at once (each only reads its own table), then the rest of the
+    /// section in order: foreign keys need the keys they point to, triggers come last as pg_dump put them.
+    /// </summary>
+    private async Task ApplyPostDataAsync(string psql, PostgresLocation target, Node script, int jobs, CancellationToken cancellationToken)
+    {
+        var text = await ReadTextAsync(script, cancellationToken);
+        var parsed = SchemaScript.Parse(text);
+        var queue = new Queue<string>(parsed.Independent);
+        try
+        {
+            await Task.WhenAll(Enumerable.Range(0, Math.Min(jobs, Math.Max(1, queue.Count))).Select(_ => Task.Run(async () =>
+            {
+                await using var connection = await PostgresErrors.OpenAsync(target, cancellationToken);
+                await using (var setup = new NpgsqlCommand(parsed.Preamble, connection))
+                {
+                    await setup.ExecuteNonQueryAsync(cancellationToken);
+                }
+                while (true)
+                {
+                    string? sql;
+                    lock (queue)
+                    {
+                        if (!queue.TryDequeue(out sql))
+                        {
+                            return;
+                        }
+                    }
+                    await using var cmd = new NpgsqlCommand(sql, connection);
+                    await cmd.ExecuteNonQueryAsync(cancellationToken);
+                }
+            }, cancellationToken)));
+        }
+        catch (PostgresException ex)
+        {
+            throw new ArcaException(ErrorCode.DatabaseFailed, $"An index or constraint of the schema did not apply to {target.Display}: {ex.MessageText}.",
+                "Mend the cause and restore into a fresh empty database.", ex);
+        }
+        using var rest = new MemoryStream(Encoding.UTF8.GetBytes(parsed.Dependent));
+        await RunSqlAsync(psql, target, rest, "post-data", cancellationToken);
+    }
+
+    private async Task<string> ReadTextAsync(Node file, CancellationToken cancellationToken)
+    {
+        await using var content = new ContentReader(loader, file.Content ?? []);
+        using var memory = new MemoryStream();
+        await content.CopyToAsync(memory, cancellationToken);
+        return Encoding.UTF8.GetString(memory.ToArray());
+    }
+
     private async Task RunSqlAsync(string psql, PostgresLocation target, Node script, string section, CancellationToken cancellationToken)
     {
         await using var content = new ContentReader(loader, script.Content ?? []);
+        await RunSqlAsync(psql, target, content, section, cancellationToken);
+    }
+
+    private static async Task RunSqlAsync(string psql, PostgresLocation target, Stream script, string section, CancellationToken cancellationToken)
+    {
         try
         {
             await PgTools.RunAsync(psql, ["-X", "-q", "--no-password", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-f", "-"],
-                target.ToolEnvironment(), content, cancellationToken);
+                target.ToolEnvironment(), script, cancellationToken);
         }
         catch (ToolFailedException ex)
         {

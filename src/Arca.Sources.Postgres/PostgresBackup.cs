@@ -184,13 +184,13 @@ public sealed class PostgresBackup(IBlobSaver saver, IBlobLoader loader, ITreeLo
 
     private static async Task CheckFilterAsync(NpgsqlConnection connection, PgTable table, string filter, CancellationToken cancellationToken)
     {
-        // Planned, not run: a filter that does not parse or names a missing column fails here, before anything
-        // is read. One that writes gets through planning and fails when it runs, read-only.
+        // Parsed and planned, but no row is read (LIMIT 0): a filter that does not parse, names a missing column
+        // or holds a second statement fails here, before anything is read. One that writes gets through and
+        // fails when the rows are read, in the READ ONLY transaction.
         try
         {
-            await ExecuteAsync(connection, "SAVEPOINT arca_filter", cancellationToken);
-            await ExecuteAsync(connection, $"EXPLAIN SELECT 1 FROM ONLY {table.Name.Sql} AS t WHERE ({filter})", cancellationToken);
-            await ExecuteAsync(connection, "RELEASE SAVEPOINT arca_filter", cancellationToken);
+            await using var cmd = PostgresErrors.SingleStatement($"SELECT 1 FROM ONLY {table.Name.Sql} AS t WHERE ({filter}) AND $1 LIMIT 0", connection);
+            await cmd.ExecuteNonQueryAsync(cancellationToken);
         }
         catch (PostgresException ex)
         {

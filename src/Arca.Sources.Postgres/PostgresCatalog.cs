@@ -94,6 +94,43 @@ internal static class PostgresCatalog
             references.GetValueOrDefault(t.Oid) ?? [], t.Bytes))];
     }
 
+    /// <summary>
+    /// Up to <paramref name="limit"/> objects a user made in the database (relations, functions, types, schemas
+    /// other than public; not those of extensions): none means it is empty enough to restore a whole database into.
+    /// </summary>
+    public static async Task<List<string>> UserObjectsAsync(NpgsqlConnection connection, int limit, CancellationToken cancellationToken)
+    {
+        var objects = new List<string>();
+        await using var cmd = new NpgsqlCommand($"""
+            SELECT kind || ' ' || name FROM (
+              SELECT 'relation' AS kind, n.nspname || '.' || c.relname AS name
+              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f', 'c') AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\_%'
+                AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+              UNION ALL
+              SELECT 'function', n.nspname || '.' || p.proname
+              FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+              WHERE n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\_%'
+                AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
+              UNION ALL
+              SELECT 'type', n.nspname || '.' || t.typname
+              FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+              WHERE t.typtype IN ('e', 'd', 'r', 'm') AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\_%'
+                AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid AND d.deptype = 'e')
+              UNION ALL
+              SELECT 'schema', nspname FROM pg_namespace
+              WHERE nspname NOT IN ('public', 'information_schema') AND nspname NOT LIKE 'pg\_%'
+                AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_namespace'::regclass AND d.objid = pg_namespace.oid AND d.deptype = 'e')
+            ) AS o LIMIT {limit}
+            """, connection);
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            objects.Add(reader.GetString(0));
+        }
+        return objects;
+    }
+
     /// <summary>One table by name, or null; used by restores, which look at the live database.</summary>
     public static async Task<PgTable?> FindTableAsync(NpgsqlConnection connection, TableName name, CancellationToken cancellationToken)
     {

@@ -36,6 +36,19 @@ internal static class PostgresErrors
         }
     }
 
+    /// <summary>
+    /// A command for SQL that holds text from the user (a row filter): written with one positional parameter,
+    /// which makes Npgsql send it as it is through the extended protocol, where the server accepts exactly one
+    /// statement. A filter like "true); COMMIT; DROP TABLE t; SELECT (1" then fails to parse instead of running.
+    /// The SQL must use <c>$1</c> once, as a boolean that is true.
+    /// </summary>
+    public static NpgsqlCommand SingleStatement(string sql, NpgsqlConnection connection)
+    {
+        var command = new NpgsqlCommand(sql, connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = true, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Boolean });
+        return command;
+    }
+
     /// <summary>How every session Arca opens prints values (see <see cref="OpenAsync"/>).</summary>
     public const string SessionSettings =
         "SET datestyle = ISO, YMD; SET intervalstyle = postgres; SET extra_float_digits = 3; SET timezone = 'UTC'; SET bytea_output = hex";

@@ -55,6 +55,7 @@ public sealed record TableRestoreResult
 public sealed class TableRestore(IBlobLoader loader)
 {
     private const string Stage = "arca_rows";
+    private const string Scope = "arca_scope";
 
     public async Task<List<TableRestoreResult>> RunAsync(PostgresLocation target, IReadOnlyList<Node> tables, TableRestoreOptions options,
         CancellationToken cancellationToken)
@@ -129,16 +130,32 @@ public sealed class TableRestore(IBlobLoader loader)
         var columnList = string.Join(", ", columns);
         await ExecuteAsync(connection, $"CREATE TEMP TABLE {Stage} ON COMMIT DROP AS SELECT {columnList} FROM ONLY {into.Sql} WITH NO DATA", cancellationToken);
         await LoadAsync(loader, connection, $"COPY {Stage} ({columnList}) FROM STDIN", node, cancellationToken);
+        var liveScope = "true";
         if (options.Filter is { } filter)
         {
+            // The filter is the user's SQL, run where this transaction may write: it runs as one statement, inside a
+            // savepoint made read-only, where only the temporary tables can change. It picks the snapshot's rows to
+            // restore, and (for replace) the live rows in scope, recorded by row id before anything is written.
+            await ExecuteAsync(connection, $"CREATE TEMP TABLE {Scope} (row_id tid) ON COMMIT DROP", cancellationToken);
             try
             {
-                await ExecuteAsync(connection, $"DELETE FROM {Stage} AS t WHERE ({filter}) IS NOT TRUE", cancellationToken);
+                await ExecuteAsync(connection, "SAVEPOINT arca_filter; SET TRANSACTION READ ONLY", cancellationToken);
+                await using (var pick = PostgresErrors.SingleStatement($"DELETE FROM {Stage} AS t WHERE (({filter}) AND $1) IS NOT TRUE", connection))
+                {
+                    await pick.ExecuteNonQueryAsync(cancellationToken);
+                }
+                if (options.Mode == TableRestoreMode.Replace)
+                {
+                    await using var scope = PostgresErrors.SingleStatement($"INSERT INTO {Scope} SELECT t.ctid FROM ONLY {into.Sql} AS t WHERE ({filter}) AND $1", connection);
+                    await scope.ExecuteNonQueryAsync(cancellationToken);
+                }
+                await ExecuteAsync(connection, "RELEASE SAVEPOINT arca_filter", cancellationToken);
             }
             catch (PostgresException ex)
             {
                 throw PostgresBackup.FilterError(source, filter, ex.SqlState, ex.MessageText, ex);
             }
+            liveScope = $"t.ctid IN (SELECT row_id FROM {Scope})";
         }
         // Statistics, so the comparisons below join by hash rather than probe the live table's index row by row.
         await ExecuteAsync(connection, $"ANALYZE {Stage}", cancellationToken);
@@ -146,7 +163,6 @@ public sealed class TableRestore(IBlobLoader loader)
         var valueColumns = info.Columns.Where(c => !info.Key.Contains(c.Name)).Select(c => TableName.Ident(c.Name)).ToList();
         var differs = valueColumns.Count == 0 ? "false"
             : $"({string.Join(", ", valueColumns.Select(c => $"s.{c}::text"))}) IS DISTINCT FROM ({string.Join(", ", valueColumns.Select(c => $"t.{c}::text"))})";
-        var liveScope = options.Filter is null ? "true" : $"({options.Filter})";
         var before = await CompareAsync(connection, info, into, keyMatch, differs, liveScope, options, cancellationToken);
         if (options.DryRun)
         {
@@ -155,15 +171,17 @@ public sealed class TableRestore(IBlobLoader loader)
         }
 
         var insert = $"INSERT INTO {into.Sql} ({columnList}) OVERRIDING SYSTEM VALUE SELECT {string.Join(", ", columns.Select(c => "s." + c))} FROM {Stage} AS s";
+        var rowsBefore = await CountAsync(connection, $"SELECT count(*) FROM ONLY {into.Sql}", cancellationToken);
+        long deleted = 0, inserted = 0;
         if (options.Mode == TableRestoreMode.Replace)
         {
-            await ExecuteAsync(connection, info.Key.Count == 0
+            deleted = await ExecuteAsync(connection, info.Key.Count == 0
                 ? $"DELETE FROM ONLY {into.Sql} AS t WHERE {liveScope}"
                 : $"DELETE FROM ONLY {into.Sql} AS t WHERE {liveScope} AND NOT EXISTS (SELECT 1 FROM {Stage} AS s WHERE {keyMatch})", cancellationToken);
         }
         if (info.Key.Count == 0)
         {
-            await ExecuteAsync(connection, insert, cancellationToken);
+            inserted = await ExecuteAsync(connection, insert, cancellationToken);
         }
         else if (options.Mode == TableRestoreMode.InsertMissing)
         {
@@ -179,8 +197,10 @@ public sealed class TableRestore(IBlobLoader loader)
         }
         var moved = await MoveSequencesAsync(connection, into, info, cancellationToken);
         var after = info.Key.Count == 0 ? null : await CompareAsync(connection, info, into, keyMatch, differs, liveScope, options with { SampleSize = 0 }, cancellationToken);
+        // Without a key there is nothing to match rows by: the check is that every snapshot row went in and the
+        // table holds exactly what was left plus what was added.
         var verified = after is null
-            ? await CountAsync(connection, $"SELECT count(*) FROM ONLY {into.Sql} AS t WHERE {liveScope}", cancellationToken) >= before.SnapshotRows
+            ? inserted == before.SnapshotRows && await CountAsync(connection, $"SELECT count(*) FROM ONLY {into.Sql}", cancellationToken) == rowsBefore - deleted + inserted
             : after.Insert == 0 && (options.Mode == TableRestoreMode.InsertMissing || after.Update == 0) && (options.Mode != TableRestoreMode.Replace || after.Delete == 0);
         if (!verified)
         {
@@ -346,9 +366,9 @@ public sealed class TableRestore(IBlobLoader loader)
         return list;
     }
 
-    private static async Task ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
+    private static async Task<int> ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
     {
         await using var cmd = new NpgsqlCommand(sql, connection);
-        await cmd.ExecuteNonQueryAsync(cancellationToken);
+        return await cmd.ExecuteNonQueryAsync(cancellationToken);
     }
 }

@@ -7,9 +7,10 @@ namespace Arca.Postgres.Tests;
 /// <summary>
 /// Each mistake with a database gets its documented exit code and one short message (a sentence and a hint,
 /// no stack trace), writes no snapshot, and leaves the live database exactly as it was: a wrong password, a
-/// closed port, a missing database or table, a row filter that does not parse or that tries to write, a
-/// table whose columns changed since the snapshot, a non-empty target, a table restore without --yes. A
-/// backup killed midway leaves no snapshot and a repository that checks clean.
+/// closed port, a missing database or table, a row filter (at backup or at restore) that does not parse or
+/// that tries to write, however it tries, a table whose columns changed since the snapshot, a non-empty
+/// target, a table restore without --yes, options that contradict each other. A backup killed midway leaves
+/// no snapshot and a repository that checks clean.
 /// </summary>
 public sealed class PostgresBadInputTests
 {
@@ -30,13 +31,16 @@ public sealed class PostgresBadInputTests
         url[..(url.LastIndexOf('/') + 1)] + database;
 
     /// <summary>Runs a backup that must fail with <paramref name="exitCode"/>, and checks it left no snapshot and no change in the database.</summary>
-    private static async Task<CliResult> BackupFailsAsync(PgSandbox sandbox, string url, int exitCode, params string[] options)
+    private static Task<CliResult> BackupFailsAsync(PgSandbox sandbox, string url, int exitCode, params string[] options) =>
+        BackupFailsAsync(sandbox, builtProgram: false, url, exitCode, options);
+
+    private static async Task<CliResult> BackupFailsAsync(PgSandbox sandbox, bool builtProgram, string url, int exitCode, params string[] options)
     {
         var database = PgTestServer.DatabaseName(url);
         var before = await DumpIfExistsAsync(database);
         var snapshots = await sandbox.SnapshotCountAsync();
 
-        var result = await sandbox.RunAsync(["backup", url, .. options]);
+        var result = await sandbox.RunAsync(builtProgram, ["backup", url, .. options]);
         result.ShouldFailWith(exitCode);
 
         (await sandbox.SnapshotCountAsync()).ShouldBe(snapshots, "a failed backup must not write a snapshot");
@@ -65,11 +69,13 @@ public sealed class PostgresBadInputTests
             .ShouldFailWith(ExitCodes.DatabaseLoginFailed);
     }
 
-    [Fact]
-    public async Task A_refused_connection_exits_30()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_refused_connection_exits_30(bool builtProgram)
     {
         await using var sandbox = await PgSandbox.CreateAsync();
-        await BackupFailsAsync(sandbox, "postgresql://arca:arca@127.0.0.1:1/anything", ExitCodes.DatabaseUnreachable);
+        await BackupFailsAsync(sandbox, builtProgram, "postgresql://arca:arca@127.0.0.1:1/anything", ExitCodes.DatabaseUnreachable);
         (await sandbox.SnapshotCountAsync()).ShouldBe(0);
     }
 
@@ -113,10 +119,11 @@ public sealed class PostgresBadInputTests
     }
 
     [Theory]
-    [InlineData(1)]
-    [InlineData(2)]
-    [InlineData(4)]
-    public async Task A_where_filter_calling_nextval_exits_35_and_leaves_the_sequence_alone(int jobs)
+    [InlineData(1, false)]
+    [InlineData(2, false)]
+    [InlineData(4, false)]
+    [InlineData(2, true)]
+    public async Task A_where_filter_calling_nextval_exits_35_and_leaves_the_sequence_alone(int jobs, bool builtProgram)
     {
         await using var sandbox = await PgSandbox.CreateAsync();
         var url = await sandbox.NewDatabaseAsync(ShopSql);
@@ -126,7 +133,7 @@ public sealed class PostgresBadInputTests
         // A few runs: which reader meets the failing table first varies from run to run.
         for (var run = 0; run < 3; run++)
         {
-            await BackupFailsAsync(sandbox, url, ExitCodes.FilterWrites,
+            await BackupFailsAsync(sandbox, builtProgram, url, ExitCodes.FilterWrites,
                 "--where", "public.t: nextval('public.t_id_seq') > 0", "--jobs", jobs.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
         (await PgTestServer.PsqlAsync(name, "SELECT last_value, is_called FROM public.t_id_seq")).ShouldBe(sequence);
@@ -152,10 +159,10 @@ public sealed class PostgresBadInputTests
 
         // The filter is pasted into the SQL the backup runs; one holding ';' must not run statements of its own.
         var result = await sandbox.RunAsync("backup", url, "--where", "public.t: true); COMMIT; DROP TABLE public.other; SELECT (1");
+        (await PgTestServer.ScalarAsync<bool>(name, "SELECT to_regclass('public.other') IS NOT NULL")).ShouldBeTrue($"the filter dropped public.other\n{result}");
         result.ExitCode.ShouldBeOneOf(new[] { ExitCodes.InvalidFilter, ExitCodes.FilterWrites }, result.ToString());
         result.ShouldFailWith(result.ExitCode);
         (await sandbox.SnapshotCountAsync()).ShouldBe(0);
-        (await PgTestServer.ScalarAsync<bool>(name, "SELECT to_regclass('public.other') IS NOT NULL")).ShouldBeTrue("the filter dropped public.other");
         (await PgTestServer.PgDumpAsync(name)).ShouldBe(before);
     }
 
@@ -175,6 +182,23 @@ public sealed class PostgresBadInputTests
         (await sandbox.RunAsync("restore", "latest", "--table", "public.t", "--to", url, "--where", "public.count_a_hit()", "--yes"))
             .ShouldFailWith(ExitCodes.FilterWrites);
         (await PgTestServer.ScalarAsync<long>(name, "SELECT count(*) FROM public.hits")).ShouldBe(0);
+        (await PgTestServer.PgDumpAsync(name)).ShouldBe(before);
+    }
+
+    [Fact]
+    public async Task A_restore_where_filter_that_ends_the_transaction_is_refused_and_a_dry_run_drops_nothing()
+    {
+        await using var sandbox = await PgSandbox.CreateAsync();
+        var url = await sandbox.NewDatabaseAsync(ShopSql);
+        var name = PgTestServer.DatabaseName(url);
+        await sandbox.BackupAsync(url);
+        var before = await PgTestServer.PgDumpAsync(name);
+
+        var result = await sandbox.RunAsync("restore", "latest", "--table", "public.t", "--to", url,
+            "--where", "false) IS NOT TRUE; COMMIT; DROP TABLE public.other; SELECT (true", "--dry-run");
+        (await PgTestServer.ScalarAsync<bool>(name, "SELECT to_regclass('public.other') IS NOT NULL")).ShouldBeTrue($"the dry run's filter dropped public.other\n{result}");
+        result.ExitCode.ShouldBeOneOf(new[] { ExitCodes.InvalidFilter, ExitCodes.FilterWrites }, result.ToString());
+        result.ShouldFailWith(result.ExitCode);
         (await PgTestServer.PgDumpAsync(name)).ShouldBe(before);
     }
 
@@ -265,6 +289,24 @@ public sealed class PostgresBadInputTests
     }
 
     [Fact]
+    public async Task A_whole_database_restore_into_a_database_with_no_tables_but_other_objects_exits_37()
+    {
+        await using var sandbox = await PgSandbox.CreateAsync();
+        var url = await sandbox.NewDatabaseAsync(ShopSql);
+        await sandbox.BackupAsync(url);
+        // Not empty: someone's view, sequence and function live here, and a restore would mix the two databases.
+        var target = await sandbox.NewDatabaseAsync("""
+            CREATE VIEW public.answer AS SELECT 42 AS value;
+            CREATE SEQUENCE public.tickets;
+            CREATE FUNCTION public.hello() RETURNS text LANGUAGE sql AS $$ SELECT 'hello' $$;
+            """);
+        var before = await PgTestServer.PgDumpAsync(PgTestServer.DatabaseName(target));
+
+        (await sandbox.RunAsync("restore", "latest", "--database", PgTestServer.DatabaseName(url), "--to", target)).ShouldFailWith(ExitCodes.DatabaseNotEmpty);
+        (await PgTestServer.PgDumpAsync(PgTestServer.DatabaseName(target))).ShouldBe(before);
+    }
+
+    [Fact]
     public async Task A_table_restore_without_yes_or_dry_run_exits_2_and_changes_nothing()
     {
         await using var sandbox = await PgSandbox.CreateAsync();
@@ -280,6 +322,28 @@ public sealed class PostgresBadInputTests
         }
         (await sandbox.RunAsync("restore", "latest", "--table", "public.t", "--to", url, "--mode", "everything", "--yes")).ShouldFailWith(ExitCodes.Usage);
         (await PgTestServer.PgDumpAsync(name)).ShouldBe(before);
+    }
+
+    [Fact]
+    public async Task Option_mistakes_exit_2_before_anything_is_read()
+    {
+        await using var sandbox = await PgSandbox.CreateAsync();
+        var url = await sandbox.NewDatabaseAsync(ShopSql);
+        await BackupFailsAsync(sandbox, url, ExitCodes.Usage, "--where", "status = 'open'"); // no table named
+        await BackupFailsAsync(sandbox, url, ExitCodes.Usage, "--where", "public.t: id > 1", "--where", "public.t: id < 9");
+        await BackupFailsAsync(sandbox, url, ExitCodes.Usage, "--table", "public.other", "--where", "public.t: id > 1");
+        await BackupFailsAsync(sandbox, url, ExitCodes.Usage, "--exclude-column", "public.t.id"); // the key
+        await BackupFailsAsync(sandbox, url, ExitCodes.Usage, "--exclude-column", "public.t.nope");
+        await BackupFailsAsync(sandbox, url, ExitCodes.Usage, "--exclude-column", "public.t");
+        await BackupFailsAsync(sandbox, url, ExitCodes.Usage, "--jobs", "0");
+        (await sandbox.RunAsync("backup", "postgresql://arca:arca@127.0.0.1:" + PgTestServer.Port)).ShouldFailWith(ExitCodes.Usage); // no database
+
+        await sandbox.BackupAsync(url);
+        (await sandbox.RunAsync("restore", "latest", "--table", "public.t,public.other", "--into", "public.copy", "--to", url, "--dry-run"))
+            .ShouldFailWith(ExitCodes.Usage);
+        (await sandbox.RunAsync("restore", "latest", "--to", url)).ShouldFailWith(ExitCodes.Usage); // neither --table nor --database
+        (await sandbox.RunAsync("restore", "latest", "--table", "public.t", "--to", "/tmp/not-a-url", "--dry-run")).ShouldFailWith(ExitCodes.Usage);
+        (await sandbox.SnapshotCountAsync()).ShouldBe(1);
     }
 
     [Fact]

@@ -32,6 +32,10 @@ internal static partial class LibPq
     [LibraryImport(Library, EntryPoint = "PQexec", StringMarshalling = StringMarshalling.Utf8)]
     internal static partial nint Exec(nint conn, string query);
 
+    [LibraryImport(Library, EntryPoint = "PQexecParams", StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial nint ExecParams(nint conn, string command, int nParams, nint paramTypes, nint paramValues, nint paramLengths,
+        nint paramFormats, int resultFormat);
+
     [LibraryImport(Library, EntryPoint = "PQresultStatus")]
     internal static partial int ResultStatus(nint result);
 

@@ -1,0 +1,49 @@
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace Arca.Sources.Postgres;
+
+/// <summary>
+/// A pg_dump script cut into its objects, so that a restore can build independent ones at once (pg_restore -j
+/// does the same with its archive's table of contents). pg_dump heads every object with a comment block
+/// "-- Name: ...; Type: TYPE; Schema: ...": the text before the first one is the session set-up each
+/// connection needs, without psql's \restrict lines, which only psql understands.
+/// </summary>
+internal sealed partial class SchemaScript
+{
+    public required string Preamble { get; init; }
+    public required IReadOnlyList<(string Type, string Sql)> Objects { get; init; }
+
+    /// <summary>Objects that only need their own table's rows: indexes and key, unique and check constraints.</summary>
+    public IEnumerable<string> Independent => Objects.Where(o => o.Type is "INDEX" or "CONSTRAINT").Select(o => o.Sql);
+
+    /// <summary>Everything else, in pg_dump's order, as one script for psql (foreign keys, triggers, rules, ...).</summary>
+    public string Dependent => Preamble + string.Concat(Objects.Where(o => o.Type is not ("INDEX" or "CONSTRAINT")).Select(o => o.Sql));
+
+    public static SchemaScript Parse(string script)
+    {
+        var heads = Head().Matches(script);
+        var preambleEnd = heads.Count > 0 ? heads[0].Index : script.Length;
+        var preamble = new StringBuilder();
+        foreach (var line in script[..preambleEnd].Split('\n'))
+        {
+            if (!line.StartsWith('\\'))
+            {
+                preamble.Append(line).Append('\n');
+            }
+        }
+        var objects = new List<(string, string)>();
+        for (var i = 0; i < heads.Count; i++)
+        {
+            var end = i + 1 < heads.Count ? heads[i + 1].Index : script.Length;
+            var sql = script[heads[i].Index..end];
+            // The closing \unrestrict belongs to psql, not to the last object.
+            sql = string.Join('\n', sql.Split('\n').Where(l => !l.StartsWith('\\')));
+            objects.Add((heads[i].Groups[1].Value, sql));
+        }
+        return new SchemaScript { Preamble = preamble.ToString(), Objects = objects };
+    }
+
+    [GeneratedRegex(@"^--\n-- Name: [^\n]*; Type: ([^;\n]+); Schema:", RegexOptions.Multiline)]
+    private static partial Regex Head();
+}
