@@ -102,22 +102,22 @@ public sealed class WholeDatabaseRoundTripTests
         """;
 
     [Fact]
-    public async Task A_pgbench_scale_2_database_with_every_common_type_restores_byte_identical_through_the_built_program()
+    public async Task A_pgbench_scale_20_database_with_every_common_type_restores_byte_identical_through_the_built_program()
     {
         await using var sandbox = await PgSandbox.CreateAsync(binary: true);
         var source = await sandbox.NewDatabaseAsync();
         var sourceName = PgTestServer.DatabaseName(source);
-        await PgTestServer.RunPgbenchInitAsync(sourceName, scale: 2);
+        await PgTestServer.RunPgbenchInitAsync(sourceName, scale: 20);
         await PgTestServer.ExecuteAsync(sourceName, EveryTypeSql);
         await PgTestServer.ExecuteAsync(sourceName, OtherObjectsSql);
         var expectedTables = new Dictionary<string, long>
         {
             ["public.audit_log"] = 50,
             ["public.every_type"] = 5,
-            ["public.pgbench_accounts"] = 200_000,
-            ["public.pgbench_branches"] = 2,
+            ["public.pgbench_accounts"] = 2_000_000,
+            ["public.pgbench_branches"] = 20,
             ["public.pgbench_history"] = 0,
-            ["public.pgbench_tellers"] = 20,
+            ["public.pgbench_tellers"] = 200,
         };
 
         var backup = await sandbox.RunAsync(true, "backup", source, "--json");

@@ -13,7 +13,8 @@ public sealed record SavedContent(IReadOnlyList<BlobId> Content, long Size, stri
 /// producer on the other end of the stream (a database server, a command) is never kept waiting for long.
 /// Also hashes the whole stream with SHA-256, for sources that record a checksum of what they read.
 /// </summary>
-public sealed class ContentSaver(IBlobSaver saver, Chunker chunker)
+/// <param name="compressionLevel">A zstd level to use instead of the repository's, or null for the repository's.</param>
+public sealed class ContentSaver(IBlobSaver saver, Chunker chunker, int? compressionLevel = null)
 {
     /// <summary>Chunks being stored at once: one per core keeps them all busy, and bounds memory to as many chunks.</summary>
     private static readonly int InFlight = Math.Max(2, Environment.ProcessorCount);
@@ -46,7 +47,9 @@ public sealed class ContentSaver(IBlobSaver saver, Chunker chunker)
                     {
                         var data = copy.AsMemory(0, length);
                         var id = saver.IdOf(data.Span);
-                        if (!saver.HasBlob(id) && await saver.SaveBlobAsync(BlobType.Data, id, data, failed.Token))
+                        if (!saver.HasBlob(id) && await (compressionLevel is { } level
+                                ? saver.SaveBlobAsync(BlobType.Data, id, data, level, failed.Token)
+                                : saver.SaveBlobAsync(BlobType.Data, id, data, failed.Token)))
                         {
                             Interlocked.Increment(ref added);
                             Interlocked.Add(ref addedBytes, length);

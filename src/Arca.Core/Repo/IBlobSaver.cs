@@ -10,4 +10,10 @@ public interface IBlobSaver
 
     /// <summary>Stores a blob unless it is stored already; true if it was new.</summary>
     ValueTask<bool> SaveBlobAsync(BlobType type, BlobId id, ReadOnlyMemory<byte> plaintext, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The same, compressed at <paramref name="compressionLevel"/> instead of the repository's level (unless the
+    /// repository stores uncompressed): for data whose best trade-off is known to differ, such as table rows.
+    /// </summary>
+    ValueTask<bool> SaveBlobAsync(BlobType type, BlobId id, ReadOnlyMemory<byte> plaintext, int compressionLevel, CancellationToken cancellationToken);
 }

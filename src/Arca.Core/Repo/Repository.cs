@@ -243,6 +243,9 @@ public sealed class Repository : IBlobLoader, IBlobSaver, ITreeLoader, ISnapshot
     public ValueTask<bool> SaveBlobAsync(BlobType type, BlobId id, ReadOnlyMemory<byte> plaintext, CancellationToken cancellationToken) =>
         Saver.SaveAsync(type, id, plaintext, cancellationToken);
 
+    public ValueTask<bool> SaveBlobAsync(BlobType type, BlobId id, ReadOnlyMemory<byte> plaintext, int compressionLevel, CancellationToken cancellationToken) =>
+        Saver.SaveAsync(type, id, plaintext, compressionLevel, cancellationToken);
+
     public (long Blobs, long Bytes, long Stored) AddedSoFar => _saver is { } s ? (s.BlobsAdded, s.BytesAdded, s.BytesAddedStored) : (0, 0, 0);
 
     private PackSaver Saver

@@ -73,8 +73,13 @@ internal sealed class PackSaver
     /// Stores a blob unless the repository has it already. Returns true if it was new. The id must be the
     /// keyed hash of <paramref name="plaintext"/> (callers compute it, since they need it anyway).
     /// </summary>
-    public async ValueTask<bool> SaveAsync(BlobType type, BlobId id, ReadOnlyMemory<byte> plaintext, CancellationToken cancellationToken)
+    public ValueTask<bool> SaveAsync(BlobType type, BlobId id, ReadOnlyMemory<byte> plaintext, CancellationToken cancellationToken) =>
+        SaveAsync(type, id, plaintext, _compressionLevel, cancellationToken);
+
+    /// <summary>The same at another compression level; a repository that stores uncompressed (level 0) stays so.</summary>
+    public async ValueTask<bool> SaveAsync(BlobType type, BlobId id, ReadOnlyMemory<byte> plaintext, int compressionLevel, CancellationToken cancellationToken)
     {
+        var level = _compressionLevel == 0 ? 0 : compressionLevel;
         ThrowIfFailed();
         if (_index.Contains(id) || !_inFlight.TryAdd(id, 0))
         {
@@ -85,7 +90,7 @@ internal sealed class PackSaver
         try
         {
             var body = work.AsSpan(Sealer.NonceSize, BlobCompressor.MaxCompressedLength(plaintext.Length));
-            var n = _compressionLevel > 0 ? BlobCompressor.TryCompress(plaintext.Span, body, _compressionLevel) : -1;
+            var n = level > 0 ? BlobCompressor.TryCompress(plaintext.Span, body, level) : -1;
             var compressed = n >= 0;
             if (!compressed)
             {
