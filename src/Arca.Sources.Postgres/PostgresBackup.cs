@@ -154,7 +154,23 @@ public sealed class PostgresBackup(IBlobSaver saver, IBlobLoader loader, ITreeLo
                 }
             }, cancellationToken));
         }
-        await Task.WhenAll(readers);
+        var reading = Task.WhenAll(readers);
+        try
+        {
+            await reading;
+        }
+        finally
+        {
+            // pg_dump reads through the exported snapshot: the transaction that holds it stays open until both
+            // are done, even when a reader failed (whose error is then the one to report).
+            try
+            {
+                await Task.WhenAll(preData, postData);
+            }
+            catch (Exception) when (reading.IsFaulted || reading.IsCanceled)
+            {
+            }
+        }
         var preDataNode = await SaveFileAsync(saverOfContent, "pre-data.sql", await preData, startNs, cancellationToken);
         var postDataNode = await SaveFileAsync(saverOfContent, "post-data.sql", await postData, startNs, cancellationToken);
         await ExecuteAsync(main, "COMMIT", cancellationToken);
