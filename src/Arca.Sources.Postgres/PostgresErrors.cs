@@ -49,9 +49,14 @@ internal static class PostgresErrors
         return command;
     }
 
-    /// <summary>How every session Arca opens prints values (see <see cref="OpenAsync"/>).</summary>
+    /// <summary>
+    /// How every session Arca opens prints values (see <see cref="OpenAsync"/>). Synchronized scans are off so a
+    /// sequential read starts at the table's first page: a restore's read-back of a freshly loaded table then
+    /// gives its rows in load order (the server otherwise joins a recent scan of the same table mid-way).
+    /// </summary>
     public const string SessionSettings =
-        "SET datestyle = ISO, YMD; SET intervalstyle = postgres; SET extra_float_digits = 3; SET timezone = 'UTC'; SET bytea_output = hex";
+        "SET datestyle = ISO, YMD; SET intervalstyle = postgres; SET extra_float_digits = 3; SET timezone = 'UTC'; SET bytea_output = hex; " +
+        "SET synchronize_seqscans = off";
 
     /// <summary>An <see cref="ArcaException"/> for a database failure, or null for anything else (a bug, a cancellation).</summary>
     public static ArcaException? Translate(Exception ex, PostgresLocation location)
