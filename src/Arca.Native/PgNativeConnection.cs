@@ -20,7 +20,7 @@ public sealed class PgNativeException(string message, string? sqlState, string? 
 /// Calls block the calling thread (libpq's synchronous API): callers run it on a thread of its own.
 /// Not thread-safe; one COPY at a time.
 /// </summary>
-public sealed class PgNativeConnection : IDisposable
+public sealed class PgNativeConnection : IDisposable, IAsyncDisposable
 {
     private nint _conn;
     private unsafe byte* _row;
@@ -179,6 +179,12 @@ public sealed class PgNativeConnection : IDisposable
         string? Field(byte code) => Marshal.PtrToStringUTF8(LibPq.ResultErrorField(result, code));
         var message = Field(LibPq.DiagMessagePrimary) ?? Marshal.PtrToStringUTF8(LibPq.ResultErrorMessage(result))?.Trim() ?? "the statement failed";
         return new PgNativeException(message, Field(LibPq.DiagSqlState), Field(LibPq.DiagMessageDetail), Field(LibPq.DiagMessageHint), Field(LibPq.DiagSeverity));
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        Dispose();
+        return ValueTask.CompletedTask;
     }
 
     public unsafe void Dispose()

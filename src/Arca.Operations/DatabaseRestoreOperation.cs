@@ -103,10 +103,6 @@ public sealed class DatabaseRestoreOperation
             var post = tree.Find("post-data.sql") ?? throw new InvalidDataException($"The database entry {entry.Name} lacks post-data.sql.");
             result.Add(new DatabaseEntry(entry, pre, post, tables));
         }
-        if (name is null && result.Count > 1 && result.Count != result.Select(r => r.Info.Name).Distinct().Count())
-        {
-            throw new ArcaException(ErrorCode.Usage, "The snapshot holds several databases of the same name.", "This should not happen; report it.");
-        }
         return result;
     }
 }

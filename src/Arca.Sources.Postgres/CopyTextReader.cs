@@ -1,5 +1,3 @@
-using System.Buffers;
-
 namespace Arca.Sources.Postgres;
 
 /// <summary>
@@ -7,56 +5,15 @@ namespace Arca.Sources.Postgres;
 /// <c>\N</c> is NULL, and backslash escapes (\b \f \n \r \t \v \\, octal \NNN, hex \xHH) stand for the
 /// bytes they name. A raw newline never occurs inside a field, which is what makes the format streamable.
 /// </summary>
-public sealed class CopyTextReader(Stream source)
+public sealed class CopyTextReader(Stream source) : IDisposable
 {
-    private byte[] _buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
-    private int _start;
-    private int _end;
-    private bool _eof;
+    private readonly LineReader _lines = new(source);
 
     /// <summary>The fields of the next row (null for SQL NULL), decoded to UTF-8 bytes; null at the end.</summary>
-    public async ValueTask<List<byte[]?>?> ReadRowAsync(CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            var newline = Array.IndexOf(_buffer, (byte)'\n', _start, _end - _start);
-            if (newline >= 0)
-            {
-                var row = ParseRow(_buffer.AsSpan(_start, newline - _start));
-                _start = newline + 1;
-                return row;
-            }
-            if (_eof)
-            {
-                if (_start < _end)
-                {
-                    throw new InvalidDataException("The table's rows end in the middle of a row.");
-                }
-                ArrayPool<byte>.Shared.Return(_buffer);
-                _buffer = [];
-                return null;
-            }
-            if (_start > 0)
-            {
-                Buffer.BlockCopy(_buffer, _start, _buffer, 0, _end - _start);
-                _end -= _start;
-                _start = 0;
-            }
-            if (_end == _buffer.Length)
-            {
-                var bigger = ArrayPool<byte>.Shared.Rent(_buffer.Length * 2);
-                Buffer.BlockCopy(_buffer, 0, bigger, 0, _end);
-                ArrayPool<byte>.Shared.Return(_buffer);
-                _buffer = bigger;
-            }
-            var n = await source.ReadAsync(_buffer.AsMemory(_end), cancellationToken);
-            if (n == 0)
-            {
-                _eof = true;
-            }
-            _end += n;
-        }
-    }
+    public async ValueTask<List<byte[]?>?> ReadRowAsync(CancellationToken cancellationToken) =>
+        await _lines.NextAsync(cancellationToken) is { } line ? ParseRow(line.Span) : null;
+
+    public void Dispose() => _lines.Dispose();
 
     internal static List<byte[]?> ParseRow(ReadOnlySpan<byte> line)
     {

@@ -57,24 +57,9 @@ public sealed class DatabaseRestore(IBlobLoader loader)
         var psql = PgTools.Find("psql");
         await RunSqlAsync(psql, target, database.PreData, "pre-data", cancellationToken);
 
-        var queue = new Queue<Node>(database.Tables.OrderByDescending(t => t.Size));
-        var workers = Enumerable.Range(0, Math.Min(jobs, Math.Max(1, queue.Count))).Select(_ => Task.Run(async () =>
-        {
-            await using var connection = await PostgresErrors.OpenAsync(target, cancellationToken);
-            while (true)
-            {
-                Node? table;
-                lock (queue)
-                {
-                    if (!queue.TryDequeue(out table))
-                    {
-                        return;
-                    }
-                }
-                await LoadTableAsync(connection, table, cancellationToken);
-            }
-        }, cancellationToken)).ToList();
-        await Task.WhenAll(workers);
+        var largestFirst = database.Tables.OrderByDescending(t => t.Size).ToList();
+        await ConnectionWorkers.RunAsync(largestFirst, jobs, () => PostgresErrors.OpenAsync(target, cancellationToken),
+            (connection, table) => LoadTableAsync(connection, table, cancellationToken), cancellationToken);
 
         await ApplyPostDataAsync(psql, target, database.PostData, jobs, cancellationToken);
         await using var verify = await PostgresErrors.OpenAsync(target, cancellationToken);
@@ -91,28 +76,14 @@ public sealed class DatabaseRestore(IBlobLoader loader)
             await cmd.ExecuteNonQueryAsync(cancellationToken);
         }
         var checks = new List<RestoredTable>();
-        var toVerify = new Queue<Node>(database.Tables.OrderByDescending(t => t.Size));
-        var verifiers = Enumerable.Range(0, Math.Min(jobs, Math.Max(1, toVerify.Count))).Select(_ => Task.Run(async () =>
+        await ConnectionWorkers.RunAsync(largestFirst, jobs, () => Task.FromResult(NativeConnections.Open(target)), async (connection, table) =>
         {
-            using var connection = NativeConnections.Open(target);
-            while (true)
+            var check = await VerifyTableAsync(connection, table, cancellationToken);
+            lock (checks)
             {
-                Node? table;
-                lock (toVerify)
-                {
-                    if (!toVerify.TryDequeue(out table))
-                    {
-                        return;
-                    }
-                }
-                var check = await VerifyTableAsync(connection, table, cancellationToken);
-                lock (checks)
-                {
-                    checks.Add(check);
-                }
+                checks.Add(check);
             }
-        }, cancellationToken)).ToList();
-        await Task.WhenAll(verifiers);
+        }, cancellationToken);
         return new DatabaseRestoreResult([.. checks.OrderBy(c => c.Table, StringComparer.Ordinal)], database.Info.Sequences?.Count ?? 0);
     }
 
@@ -179,30 +150,14 @@ public sealed class DatabaseRestore(IBlobLoader loader)
     {
         var text = await ReadTextAsync(script, cancellationToken);
         var parsed = SchemaScript.Parse(text);
-        var queue = new Queue<string>(parsed.Independent);
         try
         {
-            await Task.WhenAll(Enumerable.Range(0, Math.Min(jobs, Math.Max(1, queue.Count))).Select(_ => Task.Run(async () =>
+            await ConnectionWorkers.RunAsync(parsed.Independent, jobs, async () =>
             {
-                await using var connection = await PostgresErrors.OpenAsync(target, cancellationToken);
-                await using (var setup = new NpgsqlCommand(parsed.Preamble, connection))
-                {
-                    await setup.ExecuteNonQueryAsync(cancellationToken);
-                }
-                while (true)
-                {
-                    string? sql;
-                    lock (queue)
-                    {
-                        if (!queue.TryDequeue(out sql))
-                        {
-                            return;
-                        }
-                    }
-                    await using var cmd = new NpgsqlCommand(sql, connection);
-                    await cmd.ExecuteNonQueryAsync(cancellationToken);
-                }
-            }, cancellationToken)));
+                var connection = await PostgresErrors.OpenAsync(target, cancellationToken);
+                await PostgresErrors.ExecuteAsync(connection, parsed.Preamble, cancellationToken);
+                return connection;
+            }, (connection, sql) => PostgresErrors.ExecuteAsync(connection, sql, cancellationToken), cancellationToken);
         }
         catch (PostgresException ex)
         {

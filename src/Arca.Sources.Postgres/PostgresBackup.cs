@@ -84,7 +84,7 @@ public sealed class PostgresBackup(IBlobSaver saver, IBlobLoader loader, ITreeLo
     {
         var startNs = time.GetUtcNow().ToUnixTimeMilliseconds() * 1_000_000;
         await using var main = await PostgresErrors.OpenAsync(location, cancellationToken);
-        await ExecuteAsync(main, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", cancellationToken);
+        await PostgresErrors.ExecuteAsync(main, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", cancellationToken);
         string snapshotId, serverVersion;
         int serverMajor;
         await using (var cmd = new NpgsqlCommand("SELECT pg_export_snapshot(), current_setting('server_version'), current_setting('server_version_num')::int / 10000", main))
@@ -124,37 +124,30 @@ public sealed class PostgresBackup(IBlobSaver saver, IBlobLoader loader, ITreeLo
         var postData = DumpSchemaAsync(pgDump, location, snapshotId, "post-data", selection.All ? null : tables, cancellationToken);
 
         var saverOfContent = new ContentSaver(saver, chunker, RowsCompressionLevel);
-        var queue = new Queue<PgTable>(tables.OrderByDescending(t => t.EstimatedBytes));
         var nodes = new List<Node>();
-        var readers = new List<Task>();
-        var jobs = Math.Max(1, Math.Min(options.Jobs, Math.Max(1, tables.Count)));
-        for (var i = 0; i < jobs; i++)
+        var reading = ConnectionWorkers.RunAsync(tables.OrderByDescending(t => t.EstimatedBytes), options.Jobs, () =>
         {
-            readers.Add(Task.Run(async () =>
+            // Rows are read through libpq (see PgNativeConnection), on connections that share the snapshot.
+            var connection = NativeConnections.Open(location);
+            try
             {
-                // Rows are read through libpq (see PgNativeConnection), on connections that share the snapshot.
-                using var connection = NativeConnections.Open(location);
                 connection.Execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
                 connection.Execute($"SET TRANSACTION SNAPSHOT {TableName.Literal(snapshotId)}");
-                while (true)
-                {
-                    PgTable? table;
-                    lock (queue)
-                    {
-                        if (!queue.TryDequeue(out table))
-                        {
-                            return;
-                        }
-                    }
-                    var node = await BackupTableAsync(connection, table, selection, saverOfContent, parentTables?.Find(table.Name.EntryName), startNs, cancellationToken);
-                    lock (nodes)
-                    {
-                        nodes.Add(node);
-                    }
-                }
-            }, cancellationToken));
-        }
-        var reading = Task.WhenAll(readers);
+            }
+            catch
+            {
+                connection.Dispose();
+                throw;
+            }
+            return Task.FromResult(connection);
+        }, async (connection, table) =>
+        {
+            var node = await BackupTableAsync(connection, table, selection, saverOfContent, parentTables?.Find(table.Name.EntryName), startNs, cancellationToken);
+            lock (nodes)
+            {
+                nodes.Add(node);
+            }
+        }, cancellationToken);
         try
         {
             await reading;
@@ -173,7 +166,7 @@ public sealed class PostgresBackup(IBlobSaver saver, IBlobLoader loader, ITreeLo
         }
         var preDataNode = await SaveFileAsync(saverOfContent, "pre-data.sql", await preData, startNs, cancellationToken);
         var postDataNode = await SaveFileAsync(saverOfContent, "post-data.sql", await postData, startNs, cancellationToken);
-        await ExecuteAsync(main, "COMMIT", cancellationToken);
+        await PostgresErrors.ExecuteAsync(main, "COMMIT", cancellationToken);
 
         var tableNodes = nodes.OrderBy(n => n.Name, StringComparer.Ordinal).ToList();
         var tablesTree = await SaveTreeAsync(tableNodes, cancellationToken);
@@ -346,12 +339,6 @@ public sealed class PostgresBackup(IBlobSaver saver, IBlobLoader loader, ITreeLo
 
     private static Node DirNode(string name, long timeNs) =>
         new() { Name = name, Type = NodeType.Dir, Mode = 0x1ED, ModifyTimeNs = timeNs, ChangeTimeNs = timeNs };
-
-    internal static async Task ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
-    {
-        await using var cmd = new NpgsqlCommand(sql, connection);
-        await cmd.ExecuteNonQueryAsync(cancellationToken);
-    }
 }
 
 /// <summary>The tables, filters and excluded columns of a backup, parsed and checked against the catalog.</summary>

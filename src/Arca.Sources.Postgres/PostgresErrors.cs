@@ -49,6 +49,13 @@ internal static class PostgresErrors
         return command;
     }
 
+    /// <summary>Runs SQL written by Arca (no user text: see <see cref="SingleStatement"/>); returns the rows it changed.</summary>
+    public static async Task<int> ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        await using var cmd = new NpgsqlCommand(sql, connection);
+        return await cmd.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     /// <summary>
     /// How every session Arca opens prints values (see <see cref="OpenAsync"/>). Synchronized scans are off so a
     /// sequential read starts at the table's first page: a restore's read-back of a freshly loaded table then
@@ -68,6 +75,11 @@ internal static class PostgresErrors
                 return null;
             case Native.PgNativeException { SqlState: { } state } native:
                 return Translate(new PostgresException(native.Message, native.Severity ?? "ERROR", native.Severity ?? "ERROR", state, native.Detail, native.Hint), location);
+            case Native.PgNativeException native:
+                // No SQLSTATE: libpq itself failed (the connection dropped in the middle of a COPY, say).
+                return new ArcaException(ErrorCode.DatabaseUnreachable,
+                    $"The connection to the PostgreSQL server at {where} failed: {native.Message.Split('\n')[0]}",
+                    "Check the network and the server's log, then run the command again.", ex);
             case PostgresException pg:
                 return pg.SqlState switch
                 {

@@ -26,7 +26,7 @@ public static class TableExport
     public static async Task<long> WriteAsync(Stream rows, TableInfo table, ExportFormat format, ExportContext context, Stream output,
         CancellationToken cancellationToken)
     {
-        var reader = new CopyTextReader(rows);
+        using var reader = new CopyTextReader(rows);
         var kinds = table.Columns.Select(c => KindOf(c.Type)).ToArray();
         var names = table.Columns.Select(c => c.Name).ToArray();
         long count = 0;

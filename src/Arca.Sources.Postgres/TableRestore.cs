@@ -128,7 +128,7 @@ public sealed class TableRestore(IBlobLoader loader)
 
         var columns = info.Columns.Select(c => TableName.Ident(c.Name)).ToList();
         var columnList = string.Join(", ", columns);
-        await ExecuteAsync(connection, $"CREATE TEMP TABLE {Stage} ON COMMIT DROP AS SELECT {columnList} FROM ONLY {into.Sql} WITH NO DATA", cancellationToken);
+        await PostgresErrors.ExecuteAsync(connection, $"CREATE TEMP TABLE {Stage} ON COMMIT DROP AS SELECT {columnList} FROM ONLY {into.Sql} WITH NO DATA", cancellationToken);
         await LoadAsync(loader, connection, $"COPY {Stage} ({columnList}) FROM STDIN", node, cancellationToken);
         var liveScope = "true";
         if (options.Filter is { } filter)
@@ -136,10 +136,10 @@ public sealed class TableRestore(IBlobLoader loader)
             // The filter is the user's SQL, run where this transaction may write: it runs as one statement, inside a
             // savepoint made read-only, where only the temporary tables can change. It picks the snapshot's rows to
             // restore, and (for replace) the live rows in scope, recorded by row id before anything is written.
-            await ExecuteAsync(connection, $"CREATE TEMP TABLE {Scope} (row_id tid) ON COMMIT DROP", cancellationToken);
+            await PostgresErrors.ExecuteAsync(connection, $"CREATE TEMP TABLE {Scope} (row_id tid) ON COMMIT DROP", cancellationToken);
             try
             {
-                await ExecuteAsync(connection, "SAVEPOINT arca_filter; SET TRANSACTION READ ONLY", cancellationToken);
+                await PostgresErrors.ExecuteAsync(connection, "SAVEPOINT arca_filter; SET TRANSACTION READ ONLY", cancellationToken);
                 await using (var pick = PostgresErrors.SingleStatement($"DELETE FROM {Stage} AS t WHERE (({filter}) AND $1) IS NOT TRUE", connection))
                 {
                     await pick.ExecuteNonQueryAsync(cancellationToken);
@@ -149,7 +149,7 @@ public sealed class TableRestore(IBlobLoader loader)
                     await using var scope = PostgresErrors.SingleStatement($"INSERT INTO {Scope} SELECT t.ctid FROM ONLY {into.Sql} AS t WHERE ({filter}) AND $1", connection);
                     await scope.ExecuteNonQueryAsync(cancellationToken);
                 }
-                await ExecuteAsync(connection, "RELEASE SAVEPOINT arca_filter", cancellationToken);
+                await PostgresErrors.ExecuteAsync(connection, "RELEASE SAVEPOINT arca_filter", cancellationToken);
             }
             catch (PostgresException ex)
             {
@@ -158,7 +158,7 @@ public sealed class TableRestore(IBlobLoader loader)
             liveScope = $"t.ctid IN (SELECT row_id FROM {Scope})";
         }
         // Statistics, so the comparisons below join by hash rather than probe the live table's index row by row.
-        await ExecuteAsync(connection, $"ANALYZE {Stage}", cancellationToken);
+        await PostgresErrors.ExecuteAsync(connection, $"ANALYZE {Stage}", cancellationToken);
         var keyMatch = string.Join(" AND ", info.Key.Select(k => $"t.{TableName.Ident(k)} = s.{TableName.Ident(k)}"));
         var valueColumns = info.Columns.Where(c => !info.Key.Contains(c.Name)).Select(c => TableName.Ident(c.Name)).ToList();
         var differs = valueColumns.Count == 0 ? "false"
@@ -175,17 +175,17 @@ public sealed class TableRestore(IBlobLoader loader)
         long deleted = 0, inserted = 0;
         if (options.Mode == TableRestoreMode.Replace)
         {
-            deleted = await ExecuteAsync(connection, info.Key.Count == 0
+            deleted = await PostgresErrors.ExecuteAsync(connection, info.Key.Count == 0
                 ? $"DELETE FROM ONLY {into.Sql} AS t WHERE {liveScope}"
                 : $"DELETE FROM ONLY {into.Sql} AS t WHERE {liveScope} AND NOT EXISTS (SELECT 1 FROM {Stage} AS s WHERE {keyMatch})", cancellationToken);
         }
         if (info.Key.Count == 0)
         {
-            inserted = await ExecuteAsync(connection, insert, cancellationToken);
+            inserted = await PostgresErrors.ExecuteAsync(connection, insert, cancellationToken);
         }
         else if (options.Mode == TableRestoreMode.InsertMissing)
         {
-            await ExecuteAsync(connection, $"{insert} WHERE NOT EXISTS (SELECT 1 FROM ONLY {into.Sql} AS t WHERE {keyMatch})", cancellationToken);
+            await PostgresErrors.ExecuteAsync(connection, $"{insert} WHERE NOT EXISTS (SELECT 1 FROM ONLY {into.Sql} AS t WHERE {keyMatch})", cancellationToken);
         }
         else
         {
@@ -193,7 +193,7 @@ public sealed class TableRestore(IBlobLoader loader)
             var update = valueColumns.Count == 0 ? "DO NOTHING"
                 : $"DO UPDATE SET {string.Join(", ", valueColumns.Select(c => $"{c} = EXCLUDED.{c}"))} WHERE " +
                   $"({string.Join(", ", valueColumns.Select(c => $"{into.Sql}.{c}::text"))}) IS DISTINCT FROM ({string.Join(", ", valueColumns.Select(c => $"EXCLUDED.{c}::text"))})";
-            await ExecuteAsync(connection, $"{insert} ON CONFLICT ({conflict}) {update}", cancellationToken);
+            await PostgresErrors.ExecuteAsync(connection, $"{insert} ON CONFLICT ({conflict}) {update}", cancellationToken);
         }
         var moved = await MoveSequencesAsync(connection, into, info, cancellationToken);
         var after = info.Key.Count == 0 ? null : await CompareAsync(connection, info, into, keyMatch, differs, liveScope, options with { SampleSize = 0 }, cancellationToken);
@@ -364,11 +364,5 @@ public sealed class TableRestore(IBlobLoader loader)
             list.Add(reader.GetString(0));
         }
         return list;
-    }
-
-    private static async Task<int> ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
-    {
-        await using var cmd = new NpgsqlCommand(sql, connection);
-        return await cmd.ExecuteNonQueryAsync(cancellationToken);
     }
 }

@@ -90,7 +90,10 @@ public static class BackupCommand
                 {
                     context.Say($"Database {d.Source}: {d.Tables} tables, {d.Rows:N0} rows, {Format.Bytes(d.Bytes)}");
                 }
-                context.Say($"Files: {s.FilesNew} new, {s.FilesChanged} changed, {s.FilesUnmodified} unmodified ({s.TotalFiles} in {s.Dirs} folders, {Format.Bytes(s.TotalBytes)})");
+                if (request.FilePaths.Any())
+                {
+                    context.Say($"Files: {s.FilesNew} new, {s.FilesChanged} changed, {s.FilesUnmodified} unmodified ({s.TotalFiles} in {s.Dirs} folders, {Format.Bytes(s.TotalBytes)})");
+                }
                 context.Say($"Added to the repository: {Format.Bytes(s.BytesAdded)} ({Format.Bytes(s.BytesAddedStored)} stored) in {s.DataBlobsAdded} data and {s.TreeBlobsAdded} tree blobs");
                 context.Say($"snapshot {result.Id.Short} saved in {Format.Duration(s.BackupEnd - s.BackupStart)}{(s.Partial ? $", partial: {s.Errors.Count} items could not be read (listed above)" : "")}");
             }
