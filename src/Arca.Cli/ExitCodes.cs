@@ -28,6 +28,10 @@ public static class ExitCodes
     public const int DatabaseNotEmpty = 37;
     public const int DatabaseFailed = 38;
     public const int ToolMissing = 39;
+    public const int NotSqlite = 40;
+    public const int DatabaseBusy = 41;
+    public const int DatabaseCorrupt = 42;
+    public const int DatabaseInUse = 43;
     public const int Interrupted = 130;
 
     public static int For(ErrorCode code) => code switch
@@ -54,6 +58,10 @@ public static class ExitCodes
         ErrorCode.DatabaseNotEmpty => DatabaseNotEmpty,
         ErrorCode.DatabaseFailed => DatabaseFailed,
         ErrorCode.ToolMissing => ToolMissing,
+        ErrorCode.NotSqlite => NotSqlite,
+        ErrorCode.DatabaseBusy => DatabaseBusy,
+        ErrorCode.DatabaseCorrupt => DatabaseCorrupt,
+        ErrorCode.DatabaseInUse => DatabaseInUse,
         _ => InternalError,
     };
 
@@ -65,6 +73,7 @@ public static class ExitCodes
           21 ambiguous snapshot id, 22 path not found, 30 database unreachable, 31 database login failed,
           32 database not found, 33 table not found, 34 invalid row filter, 35 row filter tried to write,
           36 table columns do not match, 37 target database not empty, 38 database error, 39 tool missing,
-          130 interrupted.
+          40 not a SQLite database, 41 database locked beyond the timeout, 42 database file corrupt,
+          43 restore target in use or exists (pass --yes), 130 interrupted.
         """;
 }

@@ -33,4 +33,12 @@ public enum ErrorCode
     DatabaseFailed,
     /// <summary>An external tool Arca runs (pg_dump, psql) is missing or too old.</summary>
     ToolMissing,
+    /// <summary>A file given as a SQLite database is not one (no SQLite header, or an empty file).</summary>
+    NotSqlite,
+    /// <summary>A SQLite database stayed locked by another connection beyond the timeout.</summary>
+    DatabaseBusy,
+    /// <summary>A database file is damaged (SQLite's integrity check failed, or a read hit corruption); nothing was recorded as good.</summary>
+    DatabaseCorrupt,
+    /// <summary>A restore would overwrite a database file that exists or is open for writing, and --yes was not given.</summary>
+    DatabaseInUse,
 }

@@ -2,6 +2,7 @@ using Arca.Backup;
 using Arca.Repo;
 using Arca.Sources.Files;
 using Arca.Sources.Postgres;
+using Arca.Sources.Sqlite;
 using Arca.Trees;
 
 namespace Arca.Operations;
@@ -14,11 +15,15 @@ public sealed record BackupRequest
     public string? Host { get; init; }
     /// <summary>How to read the databases among <see cref="Paths"/> (postgresql:// URLs).</summary>
     public PostgresBackupOptions Postgres { get; init; } = new();
+    /// <summary>How to read the SQLite databases among <see cref="Paths"/> (sqlite:PATH).</summary>
+    public SqliteBackupOptions Sqlite { get; init; } = new();
 
-    /// <summary>The file paths among <see cref="Paths"/>; the rest are database URLs.</summary>
-    public IEnumerable<string> FilePaths => Paths.Where(p => !PostgresLocation.IsPostgresUrl(p));
+    /// <summary>The file paths among <see cref="Paths"/>; the rest are databases (postgresql:// URLs, sqlite:PATH).</summary>
+    public IEnumerable<string> FilePaths => Paths.Where(p => !PostgresLocation.IsPostgresUrl(p) && !SqliteLocation.IsSqliteSource(p));
 
     public IEnumerable<PostgresLocation> Databases => Paths.Where(PostgresLocation.IsPostgresUrl).Select(PostgresLocation.Parse);
+
+    public IEnumerable<SqliteLocation> SqliteDatabases => Paths.Where(SqliteLocation.IsSqliteSource).Select(SqliteLocation.Parse);
 
     public void Validate()
     {
@@ -41,7 +46,10 @@ public sealed record BackupRequest
             throw new ArcaException(ErrorCode.Usage, "--table, --where and --exclude-column need exactly one postgresql:// source to apply to.",
                 "Back up one database per command when choosing its tables.");
         }
-        var names = FilePaths.Select(p => Archiver.RootName(Path.GetFullPath(p))).Concat(databases.Select(d => PostgresBackup.EntryName(d.Database))).GroupBy(n => n, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+        var names = FilePaths.Select(p => Archiver.RootName(Path.GetFullPath(p)))
+            .Concat(databases.Select(d => PostgresBackup.EntryName(d.Database)))
+            .Concat(SqliteDatabases.Select(d => d.EntryName))
+            .GroupBy(n => n, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
         if (names is not null)
         {
             throw new ArcaException(ErrorCode.Usage, $"Two paths to back up share the name '{names.Key}', and a snapshot keeps each path by its last component.",
@@ -76,7 +84,8 @@ public sealed class BackupOperation(TimeProvider time)
         var repository = session.Repository;
         var filePaths = request.FilePaths.Select(p => Path.TrimEndingDirectorySeparator(Path.GetFullPath(p))).ToList();
         var databases = request.Databases.ToList();
-        var paths = filePaths.Concat(databases.Select(d => d.Display)).OrderBy(p => p, StringComparer.Ordinal).ToList();
+        var sqliteDatabases = request.SqliteDatabases.ToList();
+        var paths = filePaths.Concat(databases.Select(d => d.Display)).Concat(sqliteDatabases.Select(d => d.Display)).OrderBy(p => p, StringComparer.Ordinal).ToList();
         var host = string.IsNullOrWhiteSpace(request.Host) ? Environment.MachineName : request.Host;
         var excludes = request.Excludes.Select(e => new Glob(e)).ToList();
         var start = time.GetUtcNow();
@@ -102,6 +111,12 @@ public sealed class BackupOperation(TimeProvider time)
                 .RunAsync(database, request.Postgres, parentEntry, lost.Token);
             entries.Add(result.Entry);
             databaseResults.Add(new DatabaseBackup(database.Display, result.Tables, result.Rows, result.Bytes, result.Warnings));
+        }
+        foreach (var database in sqliteDatabases)
+        {
+            var result = await new SqliteBackup(repository).RunAsync(database, request.Sqlite, lost.Token);
+            entries.Add(result.Entry);
+            databaseResults.Add(new DatabaseBackup(database.Display, result.Tables, result.Rows, result.Bytes, []));
         }
         var root = await archiver.SaveRootAsync(entries, lost.Token);
         await repository.FlushAsync(lost.Token);

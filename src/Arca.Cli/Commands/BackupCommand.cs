@@ -8,7 +8,7 @@ public static class BackupCommand
 {
     public static Command Create(CliApp app)
     {
-        var paths = new Argument<string[]>("SOURCE") { Description = "Files and folders to back up, and databases as postgresql://USER[:PASSWORD]@HOST[:PORT]/DB.", Arity = ArgumentArity.ZeroOrMore };
+        var paths = new Argument<string[]>("SOURCE") { Description = "Files and folders to back up, and databases as postgresql://USER[:PASSWORD]@HOST[:PORT]/DB or sqlite:PATH.", Arity = ArgumentArity.ZeroOrMore };
         var exclude = new Option<string[]>("--exclude", "-e") { Description = "Leave out entries matching this glob (repeatable): '*.tmp', 'cache/**', '/abs/path'." };
         var tag = new Option<string[]>("--tag") { Description = "Tag the snapshot (repeatable)." };
         var host = new Option<string?>("--host") { Description = "Record this host name instead of the machine's." };
@@ -16,9 +16,10 @@ public static class BackupCommand
         var where = new Option<string[]>("--where") { Description = "Back up only the rows matching a condition: 'SCHEMA.TABLE: SQL condition' (repeatable; runs read-only)." };
         var excludeColumn = new Option<string[]>("--exclude-column") { Description = "Leave a column out, as SCHEMA.TABLE.COLUMN (repeatable; for secrets and personal data)." };
         var jobs = new Option<int>("--jobs", "-j") { Description = "Tables read at once, sharing one consistent snapshot of the database.", DefaultValueFactory = _ => 2 };
+        var sqliteTimeout = new Option<double>("--sqlite-timeout") { Description = "Seconds to wait for a SQLite writer's lock before giving up.", DefaultValueFactory = _ => 30 };
         var command = new Command("backup", "Back up files and folders into a new snapshot.\nExit codes are listed in 'arca --help' and docs/exit-codes.md.")
         {
-            paths, exclude, tag, host, table, where, excludeColumn, jobs,
+            paths, exclude, tag, host, table, where, excludeColumn, jobs, sqliteTimeout,
         };
         command.SetAction((parse, ct) => app.RunAsync(parse, async context =>
         {
@@ -35,6 +36,7 @@ public static class BackupCommand
                     ExcludedColumns = context.Get(excludeColumn) ?? [],
                     Jobs = context.Get(jobs),
                 },
+                Sqlite = new Sources.Sqlite.SqliteBackupOptions { Timeout = TimeSpan.FromSeconds(context.Get(sqliteTimeout)) },
             };
             request.Validate();
             await using var session = await context.OpenAsync(LockKind.Shared, "backup", loadIndex: true, ct);

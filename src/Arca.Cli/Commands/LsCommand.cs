@@ -47,6 +47,7 @@ public static class LsCommand
                         {
                             w.WriteString("database", database.Name);
                             w.WriteString("source", database.Source);
+                            WriteTables(w, database);
                         }
                         w.WriteEndObject();
                     }
@@ -60,12 +61,35 @@ public static class LsCommand
             {
                 var link = node.LinkTarget is not null ? $" -> {node.LinkTarget}"
                     : node.Table is { } table ? $"  (table {table.QualifiedName}, {table.Rows:N0} rows{(table.Filter is null ? "" : ", filtered")})"
-                    : node.Database is { } database ? $"  (database {database.Name}, {database.ServerVersion})"
+                    : node.Database is { } database ? $"  (database {database.Name}, {(database.Engine == "sqlite" ? "SQLite " : "")}{database.ServerVersion})"
                     : "";
                 context.Say($"{Format.Mode(node.Type, node.Mode)} {node.Size,12} {Format.LocalTime(Format.FromUnixNs(node.ModifyTimeNs))} {p}{link}");
+                foreach (var table in node.Database?.Tables ?? [])
+                {
+                    context.Say($"{"",37}table {table.Name}: {table.Rows:N0} rows");
+                }
             }
             return ExitCodes.Success;
         }, ct));
         return command;
+    }
+
+    /// <summary>The tables a SQLite database file holds (a PostgreSQL database lists its tables as entries of its own).</summary>
+    private static void WriteTables(System.Text.Json.Utf8JsonWriter w, DatabaseInfo database)
+    {
+        if (database.Tables is not { } tables)
+        {
+            return;
+        }
+        w.WriteStartArray("tables");
+        foreach (var table in tables)
+        {
+            w.WriteStartObject();
+            w.WriteString("name", table.Name);
+            w.WriteNumber("rows", table.Rows);
+            w.WriteString("checksum", table.Checksum);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
     }
 }

@@ -6,7 +6,8 @@ namespace Arca.Trees;
 /// <summary>
 /// One entry of a tree: a file (with its content as a list of data blobs), a folder (with the id of its
 /// subtree) or a symlink (with its target). A database is a folder marked with <see cref="Database"/>, and each
-/// of its tables a file of rows marked with <see cref="Table"/>, so every tool that walks trees (restore, diff,
+/// of its tables a file of rows marked with <see cref="Table"/>; a SQLite database is a file (the database file)
+/// marked with <see cref="Database"/>, whose record lists its tables. So every tool that walks trees (restore, diff,
 /// check, prune) handles them without knowing about databases. Size, mtime, ctime, inode and device let the next backup
 /// recognise an unchanged file without reading it.
 /// </summary>
@@ -28,7 +29,7 @@ public sealed record Node
     [JsonPropertyName("target")] public string? LinkTarget { get; init; }
     /// <summary>On a file holding a database table's rows: what they are (columns, key, count, checksum).</summary>
     [JsonPropertyName("table")] public TableInfo? Table { get; init; }
-    /// <summary>On the folder of a backed-up database: its source, server and sequences.</summary>
+    /// <summary>On the folder of a backed-up PostgreSQL database, or the file of a SQLite one: its source, server, schema and tables.</summary>
     [JsonPropertyName("database")] public DatabaseInfo? Database { get; init; }
 
     /// <summary>

@@ -9,7 +9,7 @@ namespace Arca.Trees;
 /// </summary>
 public sealed record TableInfo
 {
-    /// <summary>The database engine the rows came from ("postgresql").</summary>
+    /// <summary>The database engine the rows came from ("postgresql" or "sqlite").</summary>
     [JsonPropertyName("engine")] public required string Engine { get; init; }
     [JsonPropertyName("schema")] public required string Schema { get; init; }
     [JsonPropertyName("name")] public required string Name { get; init; }
@@ -17,7 +17,10 @@ public sealed record TableInfo
     [JsonPropertyName("columns")] public required IReadOnlyList<TableColumn> Columns { get; init; }
     /// <summary>The primary key's columns, in key order; empty when the table has none (key-based restores are refused).</summary>
     [JsonPropertyName("key")] public required IReadOnlyList<string> Key { get; init; }
-    /// <summary>"pg-copy-text": PostgreSQL's COPY text format, one row per line, in key order.</summary>
+    /// <summary>
+    /// "pg-copy-text": the entry's content is PostgreSQL's COPY text format, one row per line, in key order.
+    /// "sqlite-file": the rows are inside the SQLite database file this table belongs to (the entry listing it).
+    /// </summary>
     [JsonPropertyName("format")] public required string Format { get; init; }
     /// <summary>
     /// "full": the content holds every row. "delta": the content is a full base's blobs (<see cref="Base"/> says
@@ -27,7 +30,11 @@ public sealed record TableInfo
     /// <summary>For a delta: where its base ends in the content, and what the base holds.</summary>
     [JsonPropertyName("base")] public TableBase? Base { get; init; }
     [JsonPropertyName("rows")] public long Rows { get; init; }
-    /// <summary>SHA-256 (hex) of the content's bytes: a restore proves with it that the rows it read are the rows backed up.</summary>
+    /// <summary>
+    /// SHA-256 (hex) of the rows: a restore proves with it that the rows it read are the rows backed up. For
+    /// "pg-copy-text", of the content's bytes; for "sqlite-file", of the rows in the table's own order, each value
+    /// typed and length-prefixed (docs/format.md).
+    /// </summary>
     [JsonPropertyName("checksum")] public required string Checksum { get; init; }
     /// <summary>The row filter the backup ran with (<c>--where</c>), if any: then the rows are only those matching it.</summary>
     [JsonPropertyName("filter")] public string? Filter { get; init; }

@@ -61,6 +61,28 @@ public sealed class Chunker
         _maskLarge = SpreadMask(averageBits - 2);
     }
 
+    /// <summary>
+    /// Cuts every <paramref name="size"/> bytes instead of by content: for files made of fixed-size pages
+    /// (SQLite), where a change rewrites pages in place and never shifts the bytes after it, so chunks aligned
+    /// to pages change only where pages did. The boundaries reveal nothing beyond the file's size.
+    /// </summary>
+    public static Chunker FixedSize(int size)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(size, ChunkerParameters.SmallestMinSize);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(size, ChunkerParameters.LargestMaxSize);
+        return new Chunker(size);
+    }
+
+    private Chunker(int fixedSize)
+    {
+        Parameters = new ChunkerParameters(fixedSize, fixedSize, fixedSize);
+        _gear = [];
+        _minSize = _averageSize = _maxSize = _fixedSize = fixedSize;
+    }
+
+    /// <summary>Nonzero for a <see cref="FixedSize"/> chunker: every chunk but the last is this long.</summary>
+    private readonly int _fixedSize;
+
     public ChunkerParameters Parameters { get; }
 
     /// <summary>The stricter mask, used for chunk lengths below AverageSize.</summary>
@@ -86,6 +108,10 @@ public sealed class Chunker
     public int FindBoundary(ReadOnlySpan<byte> data, bool isFinal)
     {
         var length = data.Length;
+        if (_fixedSize > 0)
+        {
+            return length >= _fixedSize ? _fixedSize : isFinal ? length : -1;
+        }
         var minSize = _minSize;
         if (length < minSize || (isFinal && length == minSize))
         {
