@@ -6,46 +6,6 @@ using Npgsql;
 
 namespace Arca.Sources.Postgres;
 
-public enum TableRestoreMode
-{
-    /// <summary>Insert the snapshot's rows whose key the live table lacks; leave every live row alone.</summary>
-    InsertMissing,
-    /// <summary>Insert missing rows and overwrite live rows that differ from the snapshot's (by key).</summary>
-    Upsert,
-    /// <summary>Make the table (or the rows matching the filter) what the snapshot holds: also delete live rows it lacks.</summary>
-    Replace,
-}
-
-public sealed record TableRestoreOptions
-{
-    public TableRestoreMode Mode { get; init; } = TableRestoreMode.InsertMissing;
-    public bool DryRun { get; init; }
-    /// <summary>Restore into this table instead of the one the rows came from (one table only).</summary>
-    public string? Into { get; init; }
-    /// <summary>Restore only the snapshot's rows matching this SQL condition (in replace mode, delete only live rows matching it).</summary>
-    public string? Filter { get; init; }
-    public int SampleSize { get; init; } = 5;
-}
-
-/// <summary>What a table restore found (and, unless it was a dry run, did), by primary key.</summary>
-public sealed record TableRestoreResult
-{
-    public required string Table { get; init; }
-    public required string Target { get; init; }
-    public long SnapshotRows { get; init; }
-    public long Insert { get; init; }
-    public long Update { get; init; }
-    public long Unchanged { get; init; }
-    public long Delete { get; init; }
-    public IReadOnlyList<string> SampleInsert { get; init; } = [];
-    public IReadOnlyList<string> SampleUpdate { get; init; } = [];
-    public IReadOnlyList<string> SampleDelete { get; init; } = [];
-    public bool Applied { get; init; }
-    /// <summary>After applying: every snapshot row the mode promises is in the table (compared again by key and value).</summary>
-    public bool Verified { get; init; }
-    public IReadOnlyList<string> SequencesMoved { get; init; } = [];
-}
-
 /// <summary>
 /// Restores tables of a snapshot into a live database. Each table's rows are loaded into a temporary table
 /// (checked against the snapshot's checksum on the way), compared with the live table by primary key, and
@@ -67,7 +27,7 @@ public sealed class TableRestore(IBlobLoader loader)
         var results = new List<TableRestoreResult>();
         try
         {
-            foreach (var node in ForeignKeyOrder(tables))
+            foreach (var node in TableMerge.ForeignKeyOrder(tables, t => t.Table!))
             {
                 results.Add(await RestoreOneAsync(target, node, options, cancellationToken));
             }
@@ -77,36 +37,6 @@ public sealed class TableRestore(IBlobLoader loader)
             throw error;
         }
         return results;
-    }
-
-    /// <summary>Referenced tables first, so that rows referring to restored rows find them.</summary>
-    internal static List<Node> ForeignKeyOrder(IReadOnlyList<Node> tables)
-    {
-        var byName = tables.ToDictionary(t => t.Table!.QualifiedName, StringComparer.Ordinal);
-        var done = new HashSet<string>(StringComparer.Ordinal);
-        var order = new List<Node>();
-        void Visit(Node node, HashSet<string> path)
-        {
-            var name = node.Table!.QualifiedName;
-            if (done.Contains(name) || !path.Add(name))
-            {
-                return; // Done, or a cycle: the cycle's order is as good as any.
-            }
-            foreach (var reference in node.Table.References ?? [])
-            {
-                if (byName.TryGetValue(reference, out var referenced))
-                {
-                    Visit(referenced, path);
-                }
-            }
-            done.Add(name);
-            order.Add(node);
-        }
-        foreach (var table in tables.OrderBy(t => t.Table!.QualifiedName, StringComparer.Ordinal))
-        {
-            Visit(table, []);
-        }
-        return order;
     }
 
     private async Task<TableRestoreResult> RestoreOneAsync(PostgresLocation target, Node node, TableRestoreOptions options, CancellationToken cancellationToken)
@@ -124,7 +54,8 @@ public sealed class TableRestore(IBlobLoader loader)
         var live = await PostgresCatalog.FindTableAsync(connection, into, cancellationToken)
             ?? throw new ArcaException(ErrorCode.TableNotFound, $"The database {target.Display} has no table {into}.",
                 "Create it first (a whole-database restore brings the schema), or name another with --into.");
-        CheckColumns(info, live, into);
+        TableMerge.CheckColumns(info, [.. live.Columns.Select(c => new TableColumn(c.Name, c.Type))], live.Key,
+            live.Columns.Where(c => c.Generated).Select(c => c.Name).ToHashSet(StringComparer.Ordinal), into.ToString());
 
         var columns = info.Columns.Select(c => TableName.Ident(c.Name)).ToList();
         var columnList = string.Join(", ", columns);
@@ -159,88 +90,17 @@ public sealed class TableRestore(IBlobLoader loader)
         }
         // Statistics, so the comparisons below join by hash rather than probe the live table's index row by row.
         await PostgresErrors.ExecuteAsync(connection, $"ANALYZE {Stage}", cancellationToken);
-        var keyMatch = string.Join(" AND ", info.Key.Select(k => $"t.{TableName.Ident(k)} = s.{TableName.Ident(k)}"));
-        var valueColumns = info.Columns.Where(c => !info.Key.Contains(c.Name)).Select(c => TableName.Ident(c.Name)).ToList();
-        var differs = valueColumns.Count == 0 ? "false"
-            : $"({string.Join(", ", valueColumns.Select(c => $"s.{c}::text"))}) IS DISTINCT FROM ({string.Join(", ", valueColumns.Select(c => $"t.{c}::text"))})";
-        var before = await CompareAsync(connection, info, into, keyMatch, differs, liveScope, options, cancellationToken);
+        var merge = new TableMerge(connection, transaction, PgDialect.Instance, info, into.Sql, Stage, liveScope);
+        var result = await merge.RunAsync(options, ct => MoveSequencesAsync(connection, into, info, ct), cancellationToken);
         if (options.DryRun)
         {
             await transaction.RollbackAsync(cancellationToken);
-            return before with { Table = source.ToString(), Target = into.ToString() };
-        }
-
-        var insert = $"INSERT INTO {into.Sql} ({columnList}) OVERRIDING SYSTEM VALUE SELECT {string.Join(", ", columns.Select(c => "s." + c))} FROM {Stage} AS s";
-        var rowsBefore = await CountAsync(connection, $"SELECT count(*) FROM ONLY {into.Sql}", cancellationToken);
-        long deleted = 0, inserted = 0;
-        if (options.Mode == TableRestoreMode.Replace)
-        {
-            deleted = await PostgresErrors.ExecuteAsync(connection, info.Key.Count == 0
-                ? $"DELETE FROM ONLY {into.Sql} AS t WHERE {liveScope}"
-                : $"DELETE FROM ONLY {into.Sql} AS t WHERE {liveScope} AND NOT EXISTS (SELECT 1 FROM {Stage} AS s WHERE {keyMatch})", cancellationToken);
-        }
-        if (info.Key.Count == 0)
-        {
-            inserted = await PostgresErrors.ExecuteAsync(connection, insert, cancellationToken);
-        }
-        else if (options.Mode == TableRestoreMode.InsertMissing)
-        {
-            await PostgresErrors.ExecuteAsync(connection, $"{insert} WHERE NOT EXISTS (SELECT 1 FROM ONLY {into.Sql} AS t WHERE {keyMatch})", cancellationToken);
         }
         else
         {
-            var conflict = string.Join(", ", info.Key.Select(TableName.Ident));
-            var update = valueColumns.Count == 0 ? "DO NOTHING"
-                : $"DO UPDATE SET {string.Join(", ", valueColumns.Select(c => $"{c} = EXCLUDED.{c}"))} WHERE " +
-                  $"({string.Join(", ", valueColumns.Select(c => $"{into.Sql}.{c}::text"))}) IS DISTINCT FROM ({string.Join(", ", valueColumns.Select(c => $"EXCLUDED.{c}::text"))})";
-            await PostgresErrors.ExecuteAsync(connection, $"{insert} ON CONFLICT ({conflict}) {update}", cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
         }
-        var moved = await MoveSequencesAsync(connection, into, info, cancellationToken);
-        var after = info.Key.Count == 0 ? null : await CompareAsync(connection, info, into, keyMatch, differs, liveScope, options with { SampleSize = 0 }, cancellationToken);
-        // Without a key there is nothing to match rows by: the check is that every snapshot row went in and the
-        // table holds exactly what was left plus what was added.
-        var verified = after is null
-            ? inserted == before.SnapshotRows && await CountAsync(connection, $"SELECT count(*) FROM ONLY {into.Sql}", cancellationToken) == rowsBefore - deleted + inserted
-            : after.Insert == 0 && (options.Mode == TableRestoreMode.InsertMissing || after.Update == 0) && (options.Mode != TableRestoreMode.Replace || after.Delete == 0);
-        if (!verified)
-        {
-            throw new ArcaException(ErrorCode.DatabaseFailed,
-                $"After restoring {source} into {into}, the table still differs from the snapshot ({after?.Insert} rows missing, {after?.Update} differing); the transaction was rolled back.",
-                "A trigger or rule on the table may rewrite rows: check them, or restore with --into a plain copy of the table.");
-        }
-        await transaction.CommitAsync(cancellationToken);
-        return before with { Table = source.ToString(), Target = into.ToString(), Applied = true, Verified = true, SequencesMoved = moved };
-    }
-
-    private static void CheckColumns(TableInfo info, PgTable live, TableName into)
-    {
-        var problems = new List<string>();
-        foreach (var column in info.Columns)
-        {
-            var match = live.Columns.FirstOrDefault(c => c.Name == column.Name);
-            if (match is null)
-            {
-                problems.Add($"'{column.Name}' is missing");
-            }
-            else if (match.Type != column.Type)
-            {
-                problems.Add($"'{column.Name}' is {match.Type}, not {column.Type}");
-            }
-            else if (match.Generated)
-            {
-                problems.Add($"'{column.Name}' is now generated");
-            }
-        }
-        if (info.Key.Count > 0 && !info.Key.SequenceEqual(live.Key))
-        {
-            problems.Add($"its primary key is ({string.Join(", ", live.Key)}), not ({string.Join(", ", info.Key)})");
-        }
-        if (problems.Count > 0)
-        {
-            throw new ArcaException(ErrorCode.TableMismatch,
-                $"The live table {into} no longer matches the snapshot's {info.QualifiedName}: {string.Join("; ", problems)}.",
-                "Restore into a table with the snapshot's columns (--into a new table created like it), or migrate the table back first.");
-        }
+        return result with { Table = source.ToString(), Target = into.ToString() };
     }
 
     /// <summary>
@@ -277,53 +137,8 @@ public sealed class TableRestore(IBlobLoader loader)
         }
     }
 
-    private static async Task<TableRestoreResult> CompareAsync(NpgsqlConnection connection, TableInfo info, TableName into, string keyMatch, string differs,
-        string liveScope, TableRestoreOptions options, CancellationToken cancellationToken)
-    {
-        var total = await CountAsync(connection, $"SELECT count(*) FROM {Stage}", cancellationToken);
-        if (info.Key.Count == 0)
-        {
-            var liveRows = await CountAsync(connection, $"SELECT count(*) FROM ONLY {into.Sql} AS t WHERE {liveScope}", cancellationToken);
-            return new TableRestoreResult { Table = "", Target = "", SnapshotRows = total, Insert = total, Delete = liveRows };
-        }
-        long insert, update;
-        await using (var cmd = new NpgsqlCommand(
-            $"SELECT count(*) FILTER (WHERE t.{TableName.Ident(info.Key[0])} IS NULL), count(*) FILTER (WHERE t.{TableName.Ident(info.Key[0])} IS NOT NULL AND {differs}) " +
-            $"FROM {Stage} AS s LEFT JOIN ONLY {into.Sql} AS t ON {keyMatch}", connection))
-        await using (var reader = await cmd.ExecuteReaderAsync(cancellationToken))
-        {
-            await reader.ReadAsync(cancellationToken);
-            insert = reader.GetInt64(0);
-            update = reader.GetInt64(1);
-        }
-        var delete = options.Mode == TableRestoreMode.Replace
-            ? await CountAsync(connection, $"SELECT count(*) FROM ONLY {into.Sql} AS t WHERE {liveScope} AND NOT EXISTS (SELECT 1 FROM {Stage} AS s WHERE {keyMatch})", cancellationToken)
-            : 0;
-        var keyText = string.Join(" || ', ' || ", info.Key.Select(k => $"{TableName.Literal(k + "=")} || s.{TableName.Ident(k)}::text"));
-        var liveKeyText = keyText.Replace("s.", "t.", StringComparison.Ordinal);
-        var sampleInsert = options.SampleSize > 0 ? await ListAsync(connection,
-            $"SELECT {keyText} FROM {Stage} AS s WHERE NOT EXISTS (SELECT 1 FROM ONLY {into.Sql} AS t WHERE {keyMatch}) LIMIT {options.SampleSize}", cancellationToken) : [];
-        var sampleUpdate = options.SampleSize > 0 ? await ListAsync(connection,
-            $"SELECT {keyText} FROM {Stage} AS s JOIN ONLY {into.Sql} AS t ON {keyMatch} WHERE {differs} LIMIT {options.SampleSize}", cancellationToken) : [];
-        var sampleDelete = options.SampleSize > 0 && delete > 0 ? await ListAsync(connection,
-            $"SELECT {liveKeyText} FROM ONLY {into.Sql} AS t WHERE {liveScope} AND NOT EXISTS (SELECT 1 FROM {Stage} AS s WHERE {keyMatch}) LIMIT {options.SampleSize}", cancellationToken) : [];
-        return new TableRestoreResult
-        {
-            Table = "",
-            Target = "",
-            SnapshotRows = total,
-            Insert = insert,
-            Update = update,
-            Unchanged = total - insert - update,
-            Delete = delete,
-            SampleInsert = sampleInsert,
-            SampleUpdate = sampleUpdate,
-            SampleDelete = sampleDelete,
-        };
-    }
-
     /// <summary>Moves each sequence that feeds a restored column past the largest value now in it, so new rows do not collide.</summary>
-    private static async Task<List<string>> MoveSequencesAsync(NpgsqlConnection connection, TableName into, TableInfo info, CancellationToken cancellationToken)
+    private static async Task<IReadOnlyList<string>> MoveSequencesAsync(NpgsqlConnection connection, TableName into, TableInfo info, CancellationToken cancellationToken)
     {
         var moved = new List<string>();
         foreach (var column in info.Columns)
@@ -347,22 +162,24 @@ public sealed class TableRestore(IBlobLoader loader)
         }
         return moved;
     }
+}
 
-    private static async Task<long> CountAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
-    {
-        await using var cmd = new NpgsqlCommand(sql, connection);
-        return Convert.ToInt64(await cmd.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
-    }
+/// <summary>PostgreSQL's spelling of the SQL a table merge uses.</summary>
+internal sealed class PgDialect : ISqlDialect
+{
+    public static PgDialect Instance { get; } = new();
 
-    private static async Task<List<string>> ListAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
-    {
-        var list = new List<string>();
-        await using var cmd = new NpgsqlCommand(sql, connection);
-        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            list.Add(reader.GetString(0));
-        }
-        return list;
-    }
+    public string Ident(string name) => TableName.Ident(name);
+
+    public string Literal(string text) => TableName.Literal(text);
+
+    public string Text(string expression) => expression + "::text";
+
+    // As text: json and other types without an equality operator compare too, and equal values print equal.
+    public string Differs(IReadOnlyList<string> columns, string left, string right) =>
+        $"({string.Join(", ", columns.Select(c => $"{left}.{c}::text"))}) IS DISTINCT FROM ({string.Join(", ", columns.Select(c => $"{right}.{c}::text"))})";
+
+    public string Only => "ONLY ";
+
+    public string Overriding => "OVERRIDING SYSTEM VALUE ";
 }

@@ -1,5 +1,6 @@
 using Arca.Cli.Output;
 using Arca.Operations;
+using Arca.Restore;
 using Arca.Sources.Postgres;
 
 namespace Arca.Cli.Commands;

@@ -64,9 +64,9 @@ public static class LsCommand
                     : node.Database is { } database ? $"  (database {database.Name}, {(database.Engine == "sqlite" ? "SQLite " : "")}{database.ServerVersion})"
                     : "";
                 context.Say($"{Format.Mode(node.Type, node.Mode)} {node.Size,12} {Format.LocalTime(Format.FromUnixNs(node.ModifyTimeNs))} {p}{link}");
-                foreach (var table in node.Database?.Tables ?? [])
+                foreach (var inner in node.Database?.Tables ?? [])
                 {
-                    context.Say($"{"",37}table {table.Name}: {table.Rows:N0} rows");
+                    context.Say($"{"",37}table {inner.Name}: {inner.Rows:N0} rows");
                 }
             }
             return ExitCodes.Success;

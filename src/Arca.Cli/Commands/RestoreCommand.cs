@@ -19,7 +19,9 @@ public static class RestoreCommand
             DefaultValueFactory = _ => "always",
         };
         var dryRun = new Option<bool>("--dry-run", "-n") { Description = "Show what would be restored, and change nothing." };
-        var to = new Option<string?>("--to") { Description = "Restore tables or a database into this live database: postgresql://USER[:PASSWORD]@HOST[:PORT]/DB." };
+        var to = new Option<string?>("--to") { Description = "Restore tables or a database into this live database: postgresql://USER[:PASSWORD]@HOST[:PORT]/DB or sqlite:PATH." };
+        var sqlite = new Option<string?>("--sqlite") { Description = "Restore this SQLite database of the snapshot (its file name, as 'arca ls' shows it) as the file --target FILE." };
+        var sqliteTimeout = new Option<double>("--sqlite-timeout") { Description = "Seconds to wait for a SQLite writer's lock before giving up.", DefaultValueFactory = _ => 30 };
         var table = new Option<string[]>("--table") { Description = "With --to: restore these tables (SCHEMA.TABLE, repeatable or comma-separated), in foreign-key order." };
         var database = new Option<string?>("--database") { Description = "With --to and no --table: restore this whole database of the snapshot into an empty one." };
         var into = new Option<string?>("--into") { Description = "With --table: restore into this table (SCHEMA.TABLE) instead." };
@@ -29,15 +31,47 @@ public static class RestoreCommand
             Description = "With --table: insert-missing (default: add rows whose key is gone), upsert (also overwrite rows that differ), replace (also delete rows the snapshot lacks).",
             DefaultValueFactory = _ => "insert-missing",
         };
-        var yes = new Option<bool>("--yes", "-y") { Description = "Go ahead and change the live tables (without it, a table restore asks for --dry-run or --yes)." };
+        var yes = new Option<bool>("--yes", "-y") { Description = "Go ahead and change the live tables (without it, a table restore asks for --dry-run or --yes), or replace an existing database file." };
         var jobs = new Option<int>("--jobs", "-j") { Description = "With --database: tables loaded at once.", DefaultValueFactory = _ => 2 };
         var command = new Command("restore", "Restore a snapshot, or parts of it, into a folder; or its tables and databases into live databases.\nExit codes are listed in 'arca --help' and docs/exit-codes.md.")
         {
-            target, include, exclude, overwrite, dryRun, to, table, database, into, where, mode, yes, jobs,
+            target, include, exclude, overwrite, dryRun, to, table, database, into, where, mode, yes, jobs, sqlite, sqliteTimeout,
         };
         snapshot.AddTo(command);
         command.SetAction((parse, ct) => app.RunAsync(parse, async context =>
         {
+            if (context.Get(sqlite) is { } sqliteName)
+            {
+                if (context.Get(to) is not null || context.Get(dryRun))
+                {
+                    throw new ArcaException(ErrorCode.Usage, "--sqlite restores a whole database file to --target FILE; --to and --dry-run do not apply.",
+                        "To restore some tables into a live database, use --table T --to sqlite:PATH instead.");
+                }
+                var file = context.Get(target) ?? throw new ArcaException(ErrorCode.Usage, "--sqlite needs --target FILE: where to write the database.", "E.g. --sqlite app.db --target /var/lib/app/app.db.");
+                await using var sqliteSession = await context.OpenAsync(LockKind.None, "restore", loadIndex: true, ct);
+                var (sqliteId, restored) = await new DatabaseRestoreOperation().RestoreSqliteFileAsync(sqliteSession, snapshot.Selector(context), sqliteName, file, context.Get(yes), ct);
+                if (context.Json)
+                {
+                    JsonOut.Write(context.Console.Out, w =>
+                    {
+                        w.WriteStartObject();
+                        w.WriteString("snapshot", sqliteId.ToString());
+                        w.WriteString("target", restored.Target);
+                        w.WriteNumber("bytes", restored.Bytes);
+                        w.WriteNumber("tables", restored.Tables);
+                        w.WriteNumber("rows", restored.Rows);
+                        w.WriteBoolean("replaced", restored.Replaced);
+                        w.WriteBoolean("verified", true);
+                        w.WriteEndObject();
+                    });
+                }
+                else if (!context.Quiet)
+                {
+                    context.Say($"Restored {sqliteName} from snapshot {sqliteId.Short} to {restored.Target} ({Format.Bytes(restored.Bytes)}{(restored.Replaced ? ", replacing the file there" : "")}).");
+                    context.Say($"Verified: integrity check ok; {restored.Tables} tables, {restored.Rows:N0} rows, every row count and checksum as backed up.");
+                }
+                return ExitCodes.Success;
+            }
             if (context.Get(to) is { } toUrl)
             {
                 if (context.Get(target) is not null)
@@ -51,13 +85,14 @@ public static class RestoreCommand
                     Database = context.Get(database),
                     Tables = context.Get(table) ?? [],
                     Jobs = context.Get(jobs),
-                    TableOptions = new Sources.Postgres.TableRestoreOptions
+                    SqliteTimeout = TimeSpan.FromSeconds(context.Get(sqliteTimeout)),
+                    TableOptions = new TableRestoreOptions
                     {
                         Mode = context.Get(mode) switch
                         {
-                            "insert-missing" => Sources.Postgres.TableRestoreMode.InsertMissing,
-                            "upsert" => Sources.Postgres.TableRestoreMode.Upsert,
-                            "replace" => Sources.Postgres.TableRestoreMode.Replace,
+                            "insert-missing" => TableRestoreMode.InsertMissing,
+                            "upsert" => TableRestoreMode.Upsert,
+                            "replace" => TableRestoreMode.Replace,
                             var other => throw new ArcaException(ErrorCode.Usage, $"'{other}' is not a restore mode.", "Use --mode insert-missing, upsert or replace."),
                         },
                         DryRun = context.Get(dryRun),
