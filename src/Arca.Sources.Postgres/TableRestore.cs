@@ -157,7 +157,7 @@ public sealed class TableRestore(IBlobLoader loader)
                 $"{sequence} AS q WHERE m IS NOT NULL AND (m > q.last_value OR (m = q.last_value AND NOT q.is_called))", connection);
             if (await move.ExecuteScalarAsync(cancellationToken) is long value)
             {
-                moved.Add($"{sequence} → {value}");
+                moved.Add($"sequence {sequence} moved to {value}");
             }
         }
         return moved;

@@ -209,7 +209,7 @@ public sealed partial class SqliteRestore(IBlobLoader loader)
             if (Convert.ToInt64(triggers.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) == 0)
             {
                 SqliteFile.Execute(connection, $"INSERT INTO main.{SqliteFile.Ident(index)}({SqliteFile.Ident(index)}) VALUES ('rebuild')");
-                rebuilt.Add($"{index} (FTS5 index, rebuilt)");
+                rebuilt.Add($"FTS5 index {index} rebuilt (no trigger keeps it up to date)");
             }
         }
         return rebuilt;

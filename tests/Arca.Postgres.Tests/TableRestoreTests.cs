@@ -216,7 +216,7 @@ public sealed class TableRestoreTests
 
         var (_, customers) = await sandbox.RestoreTableAsync("latest", "--table", Customers, "--to", url, "--yes");
         customers.Long("insert").ShouldBe(2000);
-        customers.Strings("sequences_moved").ShouldHaveSingleItem().ShouldContain("customers_id_seq");
+        customers.Strings("adjustments").ShouldHaveSingleItem().ShouldContain("customers_id_seq");
         (await Checksum(name)).ShouldBe(original);
         (await PgTestServer.ScalarAsync<long>(name, "SELECT max(id) FROM public.customers")).ShouldBe(2000);
         (await PgTestServer.ScalarAsync<long>(name, "SELECT nextval('public.customers_id_seq')")).ShouldBeGreaterThan(2000);
@@ -225,7 +225,7 @@ public sealed class TableRestoreTests
 
         var (_, tickets) = await sandbox.RestoreTableAsync("latest", "--table", "public.tickets", "--to", url, "--yes");
         tickets.Long("insert").ShouldBe(200);
-        tickets.Strings("sequences_moved").ShouldNotBeEmpty();
+        tickets.Strings("adjustments").ShouldNotBeEmpty();
         (await PgTestServer.ScalarAsync<long>(name, "INSERT INTO public.tickets (subject) VALUES ('after') RETURNING id")).ShouldBeGreaterThan(300);
     }
 

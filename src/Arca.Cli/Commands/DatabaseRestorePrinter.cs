@@ -60,7 +60,7 @@ internal static class DatabaseRestorePrinter
                     WriteList(w, "sample_delete", r.SampleDelete);
                     w.WriteBoolean("applied", r.Applied);
                     w.WriteBoolean("verified", r.Verified);
-                    WriteList(w, "sequences_moved", r.SequencesMoved);
+                    WriteList(w, "adjustments", r.Adjustments);
                     w.WriteEndObject();
                 }
                 w.WriteEndArray();
@@ -81,9 +81,9 @@ internal static class DatabaseRestorePrinter
                 Sample(context, mode == TableRestoreMode.InsertMissing ? "differ" : "update", r.SampleUpdate);
                 Sample(context, "delete", r.SampleDelete);
             }
-            foreach (var moved in r.SequencesMoved)
+            foreach (var moved in r.Adjustments)
             {
-                context.Say($"  sequence {moved}");
+                context.Say($"  {moved}");
             }
         }
         context.Say(dryRun

@@ -59,7 +59,7 @@ public sealed class TableMerge(DbConnection connection, DbTransaction transactio
                 $"After restoring {info.QualifiedName} into {target}, the table still differs from the snapshot ({after?.Insert} rows missing, {after?.Update} differing); nothing was changed.",
                 "A trigger or rule on the table may rewrite rows: check them, or restore --into a plain copy of the table.");
         }
-        return before with { Applied = true, Verified = true, SequencesMoved = moved };
+        return before with { Applied = true, Verified = true, Adjustments = moved };
     }
 
     private string KeyMatch => string.Join(" AND ", info.Key.Select(k => $"t.{sql.Ident(k)} = s.{sql.Ident(k)}"));

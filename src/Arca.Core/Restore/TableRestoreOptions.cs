@@ -38,6 +38,6 @@ public sealed record TableRestoreResult
     public bool Applied { get; init; }
     /// <summary>After applying: every snapshot row the mode promises is in the table (compared again by key and value).</summary>
     public bool Verified { get; init; }
-    /// <summary>Counters moved past the restored keys (PostgreSQL sequences, SQLite AUTOINCREMENT), and indexes rebuilt.</summary>
-    public IReadOnlyList<string> SequencesMoved { get; init; } = [];
+    /// <summary>What the restore adjusted after the merge, one sentence each: sequences moved past the restored keys, search indexes rebuilt.</summary>
+    public IReadOnlyList<string> Adjustments { get; init; } = [];
 }
