@@ -49,38 +49,82 @@ public sealed record DatabaseRestoreRequest
 /// <summary>Finds a snapshot's databases and tables, and restores them into live databases.</summary>
 public sealed class DatabaseRestoreOperation
 {
+    /// <summary>
+    /// Restores tables of a snapshot into a live database. The tables may come from a PostgreSQL or a SQLite database of
+    /// the snapshot, and go to either engine: across engines, columns are matched by name and values converted.
+    /// </summary>
     public async Task<(SnapshotId Id, List<TableRestoreResult> Results)> RestoreTablesAsync(RepositorySession session, DatabaseRestoreRequest request,
         CancellationToken cancellationToken)
     {
         request.Validate();
         var repository = session.Repository;
         var (id, snapshot) = await request.Snapshot.ResolveAsync(repository, cancellationToken);
-        if (request.ToSqlite)
+        var root = await repository.LoadTreeAsync(snapshot.Tree, cancellationToken);
+        var held = new List<HeldTable>();
+        foreach (var node in root.Nodes.Where(n => n.Database is { } d && (request.Database is null || d.Name == request.Database)))
         {
-            return (id, await RestoreSqliteTablesAsync(session, id, snapshot, request, cancellationToken));
+            if (node.Database!.Engine == "sqlite")
+            {
+                held.AddRange((node.Database.Tables ?? []).Select(t => new HeldTable(node, t, null)));
+            }
+            else
+            {
+                var database = await LoadDatabaseAsync(repository, node, cancellationToken);
+                held.AddRange(database.Tables.Select(t => new HeldTable(node, t.Table!, t)));
+            }
         }
-        var databases = await FindDatabasesAsync(repository, snapshot, request.Database, cancellationToken);
-        var names = request.Tables.SelectMany(t => t.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).Select(TableName.Parse).ToList();
-        var chosen = new List<Node>();
-        foreach (var name in names)
+        if (held.Count == 0)
         {
-            var matches = databases.SelectMany(d => d.Tables).Where(t => t.Table!.Schema == name.Schema && t.Table.Name == name.Name).ToList();
+            throw new ArcaException(ErrorCode.PathNotFound,
+                request.Database is null ? $"Snapshot {id.Short} holds no database tables." : $"Snapshot {id.Short} holds no database '{request.Database}'.",
+                "Pick a snapshot of a database ('arca snapshots' lists their sources, 'arca ls' their tables).");
+        }
+        var chosen = new List<HeldTable>();
+        foreach (var name in request.Tables.SelectMany(t => t.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)))
+        {
+            var matches = held.Where(t => t.Matches(name)).ToList();
             if (matches.Count == 0)
             {
-                var held = databases.SelectMany(d => d.Tables).Select(t => t.Table!.QualifiedName).Take(8).ToList();
+                var names = held.Select(t => t.Info.Engine == "sqlite" ? t.Info.Name : t.Info.QualifiedName).Take(8).ToList();
                 throw new ArcaException(ErrorCode.TableNotFound, $"Snapshot {id.Short} holds no table {name}.",
-                    held.Count == 0 ? "It holds no tables at all: check the snapshot with 'arca ls'." : $"It holds: {string.Join(", ", held)}{(held.Count == 8 ? ", ..." : "")}.");
+                    $"It holds: {string.Join(", ", names)}{(names.Count == 8 ? ", ..." : "")} (a SQLite FTS5 table comes back with its content table).");
             }
-            if (matches.Count > 1)
+            if (matches.Count > 1 || (chosen.Count > 0 && matches[0].Entry != chosen[0].Entry))
             {
-                throw new ArcaException(ErrorCode.Usage, $"Snapshot {id.Short} holds {name} in several databases.", "Say which with --database NAME.");
+                throw new ArcaException(ErrorCode.Usage, $"The tables named come from several databases of snapshot {id.Short}.",
+                    "Say which with --database NAME, and restore one database's tables at a time.");
             }
             chosen.Add(matches[0]);
         }
         await session.LockAsync(LockKind.Shared, "restore", cancellationToken);
-        var target = PostgresLocation.Parse(request.To);
-        var results = await new TableRestore(repository).RunAsync(target, chosen, request.TableOptions, cancellationToken);
-        return (id, results);
+        var fromSqlite = chosen[0].Info.Engine == "sqlite";
+        var options = request.TableOptions;
+        if (request.ToSqlite)
+        {
+            var target = SqliteLocation.Parse(request.To);
+            if (fromSqlite)
+            {
+                return (id, await new SqliteRestore(repository).RestoreTablesAsync(chosen[0].Entry, [.. chosen.Select(t => t.Info)], target, options, request.SqliteTimeout, cancellationToken));
+            }
+            var foreign = chosen.Select(t => (t.Info, (SqliteRestore.StageFiller)((connection, table, _, ct) =>
+                ForeignRows.InsertAsync(connection, table, t.Info, ReadCopyRowsAsync(repository, t.Node!, ct), ct)))).ToList();
+            return (id, await SqliteRestore.RestoreForeignTablesAsync(foreign, target, options, request.SqliteTimeout, cancellationToken));
+        }
+        var postgres = PostgresLocation.Parse(request.To);
+        if (!fromSqlite)
+        {
+            return (id, await new TableRestore(repository).RunAsync(postgres, [.. chosen.Select(t => t.Node!)], options, cancellationToken));
+        }
+        var copy = await new SqliteRestore(repository).MaterializeAsync(chosen[0].Entry, [.. chosen.Select(t => t.Info)], cancellationToken);
+        try
+        {
+            var tables = chosen.Select(t => (t.Info, (TableRestore.CopyTextSource)((stream, types, ct) => ForeignRows.WriteCopyTextAsync(copy, t.Info, types, stream, ct)))).ToList();
+            return (id, await TableRestore.RunForeignAsync(postgres, tables, options, cancellationToken));
+        }
+        finally
+        {
+            File.Delete(copy);
+        }
     }
 
     public async Task<(SnapshotId Id, DatabaseRestoreResult Result)> RestoreDatabaseAsync(RepositorySession session, DatabaseRestoreRequest request,
@@ -96,39 +140,29 @@ public sealed class DatabaseRestoreOperation
         return (id, result);
     }
 
-    private static async Task<List<TableRestoreResult>> RestoreSqliteTablesAsync(RepositorySession session, SnapshotId id, Snapshot snapshot,
-        DatabaseRestoreRequest request, CancellationToken cancellationToken)
+    /// <summary>A table a snapshot holds: the database entry it belongs to, its record, and (PostgreSQL) its own entry of rows.</summary>
+    private sealed record HeldTable(Node Entry, TableInfo Info, Node? Node)
     {
-        var repository = session.Repository;
-        var root = await repository.LoadTreeAsync(snapshot.Tree, cancellationToken);
-        var files = root.Nodes.Where(n => n.Database is { Engine: "sqlite" } d && (request.Database is null || d.Name == request.Database)).ToList();
-        if (files.Count == 0)
+        /// <summary>Whether the user's name for a table names this one: SCHEMA.TABLE or TABLE (public. or main. assumed).</summary>
+        public bool Matches(string name)
         {
-            throw new ArcaException(ErrorCode.PathNotFound,
-                request.Database is null ? $"Snapshot {id.Short} holds no SQLite database." : $"Snapshot {id.Short} holds no SQLite database '{request.Database}'.",
-                "Pick a snapshot of a SQLite database ('arca snapshots' lists their sources, 'arca ls' their tables).");
+            if (Info.Engine == "sqlite")
+            {
+                return string.Equals(SqliteRestore.TableNameOf(name), Info.Name, StringComparison.OrdinalIgnoreCase);
+            }
+            var parsed = TableName.Parse(name);
+            return parsed.Schema == Info.Schema && parsed.Name == Info.Name;
         }
-        var names = request.Tables.SelectMany(t => t.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).Select(SqliteRestore.TableNameOf).ToList();
-        var chosen = new List<TableInfo>();
-        Node? file = null;
-        foreach (var name in names)
+    }
+
+    private static async IAsyncEnumerable<List<byte[]?>> ReadCopyRowsAsync(Repository repository, Node node,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        using var reader = new CopyTextReader(TableRows.Open(repository, node));
+        while (await reader.ReadRowAsync(cancellationToken) is { } row)
         {
-            var matches = files.SelectMany(f => (f.Database!.Tables ?? []).Where(t => string.Equals(t.Name, name, StringComparison.OrdinalIgnoreCase)).Select(t => (File: f, Table: t))).ToList();
-            if (matches.Count == 0)
-            {
-                var held = files.SelectMany(f => f.Database!.Tables ?? []).Select(t => t.Name).Take(8).ToList();
-                throw new ArcaException(ErrorCode.TableNotFound, $"Snapshot {id.Short} holds no table {name} in its SQLite databases.",
-                    held.Count == 0 ? "They hold no tables at all: check the snapshot with 'arca ls'." : $"They hold: {string.Join(", ", held)}{(held.Count == 8 ? ", ..." : "")} (FTS5 tables come back with their content tables).");
-            }
-            if (matches.Count > 1 || (file is not null && matches[0].File != file))
-            {
-                throw new ArcaException(ErrorCode.Usage, $"The tables named come from several SQLite databases of snapshot {id.Short}.", "Say which with --database NAME (its file name), one database per restore.");
-            }
-            file = matches[0].File;
-            chosen.Add(matches[0].Table);
+            yield return row;
         }
-        await session.LockAsync(LockKind.Shared, "restore", cancellationToken);
-        return await new SqliteRestore(repository).RestoreTablesAsync(file!, chosen, SqliteLocation.Parse(request.To), request.TableOptions, request.SqliteTimeout, cancellationToken);
     }
 
     /// <summary>
@@ -167,13 +201,19 @@ public sealed class DatabaseRestoreOperation
         var result = new List<DatabaseEntry>();
         foreach (var entry in entries)
         {
-            var tree = await repository.LoadTreeAsync(entry.Subtree!.Value, cancellationToken);
-            var tablesNode = tree.Find("tables");
-            var tables = tablesNode?.Subtree is { } t ? (await repository.LoadTreeAsync(t, cancellationToken)).Nodes.Where(n => n.Table is not null).ToList() : [];
-            var pre = tree.Find("pre-data.sql") ?? throw new InvalidDataException($"The database entry {entry.Name} lacks pre-data.sql.");
-            var post = tree.Find("post-data.sql") ?? throw new InvalidDataException($"The database entry {entry.Name} lacks post-data.sql.");
-            result.Add(new DatabaseEntry(entry, pre, post, tables));
+            result.Add(await LoadDatabaseAsync(repository, entry, cancellationToken));
         }
         return result;
+    }
+
+    /// <summary>A PostgreSQL database entry's parts: its schema files and its tables.</summary>
+    private static async Task<DatabaseEntry> LoadDatabaseAsync(Repository repository, Node entry, CancellationToken cancellationToken)
+    {
+        var tree = await repository.LoadTreeAsync(entry.Subtree!.Value, cancellationToken);
+        var tablesNode = tree.Find("tables");
+        var tables = tablesNode?.Subtree is { } t ? (await repository.LoadTreeAsync(t, cancellationToken)).Nodes.Where(n => n.Table is not null).ToList() : [];
+        var pre = tree.Find("pre-data.sql") ?? throw new InvalidDataException($"The database entry {entry.Name} lacks pre-data.sql.");
+        var post = tree.Find("post-data.sql") ?? throw new InvalidDataException($"The database entry {entry.Name} lacks post-data.sql.");
+        return new DatabaseEntry(entry, pre, post, tables);
     }
 }

@@ -14,6 +14,13 @@ namespace Arca.Sources.Postgres;
 /// </summary>
 public sealed class TableRestore(IBlobLoader loader)
 {
+    /// <summary>
+    /// Writes one table's rows, as COPY text with the snapshot's columns in order, to the stream of <c>COPY ... FROM STDIN</c>;
+    /// <paramref name="liveTypes"/> are the live table's column types, in the same order. For rows from another engine.
+    /// </summary>
+    public delegate Task CopyTextSource(Stream copyIn, IReadOnlyList<string> liveTypes, CancellationToken cancellationToken);
+
+
     private const string Stage = "arca_rows";
     private const string Scope = "arca_scope";
 
@@ -29,7 +36,7 @@ public sealed class TableRestore(IBlobLoader loader)
         {
             foreach (var node in TableMerge.ForeignKeyOrder(tables, t => t.Table!))
             {
-                results.Add(await RestoreOneAsync(target, node, options, cancellationToken));
+                results.Add(await RestoreOneAsync(target, node.Table!, (c, copy, _, ct) => LoadAsync(loader, c, copy, node, ct), options, cancellationToken));
             }
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested && PostgresErrors.Translate(ex, target) is { } error)
@@ -39,10 +46,52 @@ public sealed class TableRestore(IBlobLoader loader)
         return results;
     }
 
-    private async Task<TableRestoreResult> RestoreOneAsync(PostgresLocation target, Node node, TableRestoreOptions options, CancellationToken cancellationToken)
+    /// <summary>
+    /// Restores tables backed up from another engine (SQLite) into this live database: columns are matched by name,
+    /// each value is converted by PostgreSQL's input rules for the live column's type, and a value that does not
+    /// convert stops the table's restore with the reason. A table without a schema here goes to public.
+    /// </summary>
+    public static async Task<List<TableRestoreResult>> RunForeignAsync(PostgresLocation target, IReadOnlyList<(TableInfo Info, CopyTextSource Rows)> tables,
+        TableRestoreOptions options, CancellationToken cancellationToken)
     {
-        var info = node.Table!;
-        var source = new TableName(info.Schema, info.Name);
+        if (options.Into is not null && tables.Count != 1)
+        {
+            throw new ArcaException(ErrorCode.Usage, "--into renames one table, and several were named.", "Restore one table at a time with --into.");
+        }
+        var results = new List<TableRestoreResult>();
+        try
+        {
+            foreach (var (info, rows) in TableMerge.ForeignKeyOrder(tables, t => t.Info))
+            {
+                results.Add(await RestoreOneAsync(target, info, async (connection, copy, liveTypes, ct) =>
+                {
+                    try
+                    {
+                        await using var writer = await connection.BeginTextImportAsync(copy, ct);
+                        await rows(((StreamWriter)writer).BaseStream, liveTypes, ct);
+                    }
+                    catch (PostgresException ex) when (ex.SqlState.StartsWith("22", StringComparison.Ordinal))
+                    {
+                        throw new ArcaException(ErrorCode.TableMismatch,
+                            $"A value of {info.Engine} table {info.Name} does not convert to the live table's column type: {ex.MessageText}{(ex.Where is { } where ? $" ({where.Split('\n')[0]})" : "")}.",
+                            "Restore --into a table whose column types can hold the values (text holds any), or convert the column first.", ex);
+                    }
+                }, options, cancellationToken, foreign: true));
+            }
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is not ArcaException && PostgresErrors.Translate(ex, target) is { } error)
+        {
+            throw error;
+        }
+        return results;
+    }
+
+    private delegate Task RowLoader(NpgsqlConnection connection, string copy, IReadOnlyList<string> liveTypes, CancellationToken cancellationToken);
+
+    private static async Task<TableRestoreResult> RestoreOneAsync(PostgresLocation target, TableInfo info, RowLoader load, TableRestoreOptions options,
+        CancellationToken cancellationToken, bool foreign = false)
+    {
+        var source = foreign ? new TableName("public", info.Name) : new TableName(info.Schema, info.Name);
         var into = options.Into is null ? source : TableName.Parse(options.Into);
         if (info.Key.Count == 0 && options.Mode != TableRestoreMode.Replace)
         {
@@ -54,13 +103,15 @@ public sealed class TableRestore(IBlobLoader loader)
         var live = await PostgresCatalog.FindTableAsync(connection, into, cancellationToken)
             ?? throw new ArcaException(ErrorCode.TableNotFound, $"The database {target.Display} has no table {into}.",
                 "Create it first (a whole-database restore brings the schema), or name another with --into.");
+        // From another engine, types are compared value by value as the rows convert.
         TableMerge.CheckColumns(info, [.. live.Columns.Select(c => new TableColumn(c.Name, c.Type))], live.Key,
-            live.Columns.Where(c => c.Generated).Select(c => c.Name).ToHashSet(StringComparer.Ordinal), into.ToString());
+            live.Columns.Where(c => c.Generated).Select(c => c.Name).ToHashSet(StringComparer.Ordinal), into.ToString(), compareTypes: !foreign);
+        var liveTypes = info.Columns.Select(c => live.Columns.First(l => l.Name == c.Name).Type).ToList();
 
         var columns = info.Columns.Select(c => TableName.Ident(c.Name)).ToList();
         var columnList = string.Join(", ", columns);
         await PostgresErrors.ExecuteAsync(connection, $"CREATE TEMP TABLE {Stage} ON COMMIT DROP AS SELECT {columnList} FROM ONLY {into.Sql} WITH NO DATA", cancellationToken);
-        await LoadAsync(loader, connection, $"COPY {Stage} ({columnList}) FROM STDIN", node, cancellationToken);
+        await load(connection, $"COPY {Stage} ({columnList}) FROM STDIN", liveTypes, cancellationToken);
         var liveScope = "true";
         if (options.Filter is { } filter)
         {

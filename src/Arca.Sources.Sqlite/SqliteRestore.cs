@@ -20,6 +20,10 @@ public sealed partial class SqliteRestore(IBlobLoader loader)
     private const string Attached = "arca_snapshot";
     private const string Stage = "temp.arca_rows";
     private const string Scope = "temp.arca_scope";
+    private const string Foreign = "temp.arca_foreign";
+
+    /// <summary>Fills <paramref name="table"/> (a temporary table with the live table's stored columns) with a foreign table's rows.</summary>
+    public delegate Task StageFiller(SqliteConnection connection, string table, IReadOnlyList<TableColumn> columns, CancellationToken cancellationToken);
 
     /// <summary>
     /// Writes the database file <paramref name="entry"/> holds to <paramref name="target"/>. An existing target is
@@ -94,16 +98,9 @@ public sealed partial class SqliteRestore(IBlobLoader loader)
             throw new ArcaException(ErrorCode.Usage, "--into renames one table, and several were named.", "Restore one table at a time with --into.");
         }
         SqliteFile.CheckHeader(target.Path, target.Display);
-        var copy = Path.Combine(Path.GetTempPath(), $"arca-sqlite-{Guid.NewGuid():N}.db");
+        var copy = await MaterializeAsync(entry, tables, cancellationToken);
         try
         {
-            await using (var output = new FileStream(copy, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
-            await using (var content = new ContentReader(loader, entry.Content ?? []))
-            {
-                await content.CopyToAsync(output, 1 << 20, cancellationToken);
-            }
-            // Only the tables being restored are proven: their rows are the ones backed up.
-            await Task.Run(() => Verify(copy, entry.Database!, tables, integrity: false, cancellationToken), cancellationToken);
             await using var connection = SqliteFile.Open(target.Path, SqliteOpenMode.ReadWrite, timeout);
             // Foreign keys are the application's rules: a restore obeys them too (SQLite leaves them off per connection).
             SqliteFile.Execute(connection, "PRAGMA foreign_keys = ON");
@@ -113,7 +110,7 @@ public sealed partial class SqliteRestore(IBlobLoader loader)
                 var results = new List<TableRestoreResult>();
                 foreach (var info in TableMerge.ForeignKeyOrder(tables, t => t))
                 {
-                    results.Add(await RestoreOneAsync(connection, info, options, cancellationToken));
+                    results.Add(await RestoreOneAsync(connection, info, null, options, cancellationToken));
                 }
                 return results;
             }
@@ -132,7 +129,62 @@ public sealed partial class SqliteRestore(IBlobLoader loader)
         }
     }
 
-    private static async Task<TableRestoreResult> RestoreOneAsync(SqliteConnection connection, TableInfo info, TableRestoreOptions options, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes the database file of <paramref name="entry"/> to a temporary file and proves that <paramref name="tables"/> in
+    /// it hold the rows backed up. Returns the file's path; the caller deletes it.
+    /// </summary>
+    public async Task<string> MaterializeAsync(Node entry, IReadOnlyList<TableInfo> tables, CancellationToken cancellationToken)
+    {
+        var copy = Path.Combine(Path.GetTempPath(), $"arca-sqlite-{Guid.NewGuid():N}.db");
+        try
+        {
+            await using (var output = new FileStream(copy, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
+            await using (var content = new ContentReader(loader, entry.Content ?? []))
+            {
+                await content.CopyToAsync(output, 1 << 20, cancellationToken);
+            }
+            await Task.Run(() => Verify(copy, entry.Database!, tables, integrity: false, cancellationToken), cancellationToken);
+            return copy;
+        }
+        catch
+        {
+            File.Delete(copy);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Restores tables backed up from another engine (PostgreSQL) into the live SQLite database <paramref name="target"/>:
+    /// each table's rows are put in a temporary table shaped like the live one (so SQLite's column affinities apply as
+    /// they would to the application's own writes), then merged as any table restore.
+    /// </summary>
+    public static async Task<List<TableRestoreResult>> RestoreForeignTablesAsync(IReadOnlyList<(TableInfo Info, StageFiller Fill)> tables, SqliteLocation target,
+        TableRestoreOptions options, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        if (options.Into is not null && tables.Count != 1)
+        {
+            throw new ArcaException(ErrorCode.Usage, "--into renames one table, and several were named.", "Restore one table at a time with --into.");
+        }
+        SqliteFile.CheckHeader(target.Path, target.Display);
+        try
+        {
+            await using var connection = SqliteFile.Open(target.Path, SqliteOpenMode.ReadWrite, timeout);
+            SqliteFile.Execute(connection, "PRAGMA foreign_keys = ON");
+            var results = new List<TableRestoreResult>();
+            foreach (var (info, fill) in TableMerge.ForeignKeyOrder(tables, t => t.Info))
+            {
+                results.Add(await RestoreOneAsync(connection, info, fill, options, cancellationToken));
+            }
+            return results;
+        }
+        catch (SqliteException ex) when (SqliteFile.Translate(ex, target.Display, timeout) is { } error)
+        {
+            throw error;
+        }
+    }
+
+    private static async Task<TableRestoreResult> RestoreOneAsync(SqliteConnection connection, TableInfo info, StageFiller? fill, TableRestoreOptions options,
+        CancellationToken cancellationToken)
     {
         var into = options.Into is null ? info.Name : TableNameOf(options.Into);
         if (info.Key.Count == 0 && options.Mode != TableRestoreMode.Replace)
@@ -144,10 +196,17 @@ public sealed partial class SqliteRestore(IBlobLoader loader)
         var live = SqliteCatalog.Find(connection, "main", into)
             ?? throw new ArcaException(ErrorCode.TableNotFound, $"The database has no table {into}.",
                 "Create it first (a whole-file restore brings the schema), or name another with --into.");
-        TableMerge.CheckColumns(info, live.Columns, live.Key, new HashSet<string>(), live.Name);
+        // From another engine, types are compared value by value as SQLite's affinities take the rows in.
+        TableMerge.CheckColumns(info, live.Columns, live.Key, new HashSet<string>(), live.Name, compareTypes: fill is null);
         var target = $"main.{SqliteFile.Ident(live.Name)}";
         var columns = string.Join(", ", info.Columns.Select(c => SqliteFile.Ident(c.Name)));
         var stage = $"{Attached}.{SqliteFile.Ident(info.Name)}";
+        if (fill is not null)
+        {
+            SqliteFile.Execute(connection, $"DROP TABLE IF EXISTS {Foreign}; CREATE TABLE {Foreign} AS SELECT {columns} FROM {target} WHERE false");
+            await fill(connection, Foreign, [.. info.Columns.Select(c => live.Columns.First(l => l.Name == c.Name))], cancellationToken);
+            stage = Foreign;
+        }
         var liveScope = "true";
         if (options.Filter is { } filter)
         {
@@ -174,7 +233,7 @@ public sealed partial class SqliteRestore(IBlobLoader loader)
         {
             transaction.Commit();
         }
-        SqliteFile.Execute(connection, $"DROP TABLE IF EXISTS {Stage}; DROP TABLE IF EXISTS {Scope}");
+        SqliteFile.Execute(connection, $"DROP TABLE IF EXISTS {Stage}; DROP TABLE IF EXISTS {Scope}; DROP TABLE IF EXISTS {Foreign}");
         return result with { Table = info.Name, Target = live.Name };
     }
 

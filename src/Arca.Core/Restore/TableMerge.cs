@@ -148,9 +148,11 @@ public sealed class TableMerge(DbConnection connection, DbTransaction transactio
 
     /// <summary>
     /// Checks that the live table can take the snapshot's rows: every stored column is there (<paramref name="live"/>: all its
-    /// columns, generated ones too) with the same type and is not generated, and the primary key is the same. Throws naming every difference.
+    /// columns, generated ones too) with the same type (unless <paramref name="compareTypes"/> is false: rows from another
+    /// engine, converted value by value) and is not generated, and the primary key is the same. Throws naming every difference.
     /// </summary>
-    public static void CheckColumns(TableInfo info, IReadOnlyList<TableColumn> live, IReadOnlyList<string> liveKey, ISet<string> generated, string into)
+    public static void CheckColumns(TableInfo info, IReadOnlyList<TableColumn> live, IReadOnlyList<string> liveKey, ISet<string> generated, string into,
+        bool compareTypes = true)
     {
         var problems = new List<string>();
         foreach (var column in info.Columns)
@@ -164,7 +166,7 @@ public sealed class TableMerge(DbConnection connection, DbTransaction transactio
             {
                 problems.Add($"'{column.Name}' is now generated");
             }
-            else if (!string.Equals(match.Type, column.Type, StringComparison.OrdinalIgnoreCase))
+            else if (compareTypes && !string.Equals(match.Type, column.Type, StringComparison.OrdinalIgnoreCase))
             {
                 problems.Add($"'{column.Name}' is {match.Type}, not {column.Type}");
             }
