@@ -28,6 +28,11 @@ public static class ExitCodes
     public const int DatabaseNotEmpty = 37;
     public const int DatabaseFailed = 38;
     public const int ToolMissing = 39;
+    // 40-43: SQLite.
+    /// <summary>The command of --stdin-from-command could not be started, failed or was killed; no snapshot was written.</summary>
+    public const int CommandFailed = 44;
+    /// <summary>An env:PATTERN source matches no environment variable; no snapshot was written.</summary>
+    public const int NoVariableMatched = 45;
     public const int Interrupted = 130;
 
     public static int For(ErrorCode code) => code switch
@@ -54,6 +59,8 @@ public static class ExitCodes
         ErrorCode.DatabaseNotEmpty => DatabaseNotEmpty,
         ErrorCode.DatabaseFailed => DatabaseFailed,
         ErrorCode.ToolMissing => ToolMissing,
+        ErrorCode.CommandFailed => CommandFailed,
+        ErrorCode.NoVariableMatched => NoVariableMatched,
         _ => InternalError,
     };
 
@@ -65,6 +72,6 @@ public static class ExitCodes
           21 ambiguous snapshot id, 22 path not found, 30 database unreachable, 31 database login failed,
           32 database not found, 33 table not found, 34 invalid row filter, 35 row filter tried to write,
           36 table columns do not match, 37 target database not empty, 38 database error, 39 tool missing,
-          130 interrupted.
+          44 backed-up command failed, 45 no environment variable matches an env: pattern, 130 interrupted.
         """;
 }

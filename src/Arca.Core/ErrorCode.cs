@@ -33,4 +33,8 @@ public enum ErrorCode
     DatabaseFailed,
     /// <summary>An external tool Arca runs (pg_dump, psql) is missing or too old.</summary>
     ToolMissing,
+    /// <summary>The command of <c>--stdin-from-command</c> could not be started, exited with a non-zero status or was killed.</summary>
+    CommandFailed,
+    /// <summary>An <c>env:PATTERN</c> source matches no environment variable.</summary>
+    NoVariableMatched,
 }
