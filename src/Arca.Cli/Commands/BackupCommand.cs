@@ -8,7 +8,7 @@ public static class BackupCommand
 {
     public static Command Create(CliApp app)
     {
-        var paths = new Argument<string[]>("SOURCE") { Description = "Files and folders to back up, and databases as postgresql://USER[:PASSWORD]@HOST[:PORT]/DB.", Arity = ArgumentArity.ZeroOrMore };
+        var paths = new Argument<string[]>("SOURCE") { Description = "Files and folders to back up, databases as postgresql://USER[:PASSWORD]@HOST[:PORT]/DB, and environment variables as env:PATTERN (stored as one .env file; * and ? match).", Arity = ArgumentArity.ZeroOrMore };
         var exclude = new Option<string[]>("--exclude", "-e") { Description = "Leave out entries matching this glob (repeatable): '*.tmp', 'cache/**', '/abs/path'." };
         var tag = new Option<string[]>("--tag") { Description = "Tag the snapshot (repeatable)." };
         var host = new Option<string?>("--host") { Description = "Record this host name instead of the machine's." };
@@ -20,11 +20,16 @@ public static class BackupCommand
         {
             paths, exclude, tag, host, table, where, excludeColumn, jobs,
         };
+        var stdin = new StdinArguments();
+        stdin.AddTo(command);
         command.SetAction((parse, ct) => app.RunAsync(parse, async context =>
         {
+            var (sources, stdinOptions) = stdin.Read(parse, context, context.Get(paths) ?? []);
             var request = new BackupRequest
             {
-                Paths = context.Get(paths) ?? [],
+                Paths = sources,
+                Stdin = stdinOptions,
+                EnvironmentVariables = context.Console.GetEnvironmentVariables?.Invoke() ?? new Dictionary<string, string>(),
                 Excludes = context.Get(exclude) ?? [],
                 Tags = context.Get(tag) ?? [],
                 Host = context.Get(host),
@@ -43,7 +48,7 @@ public static class BackupCommand
             var result = await new BackupOperation(context.Time).RunAsync(session, request, progress, ct);
             progress.Dispose();
             var s = result.Snapshot.Summary!;
-            foreach (var warning in result.Databases.SelectMany(d => d.Warnings))
+            foreach (var warning in result.Databases.SelectMany(d => d.Warnings).Concat(result.Process?.Warnings ?? []))
             {
                 context.Warn(warning);
             }
@@ -80,6 +85,7 @@ public static class BackupCommand
                         w.WriteEndObject();
                     }
                     w.WriteEndArray();
+                    ProcessSourcesOutput.WriteBackup(w, result.Process);
                     w.WriteErrors(s.Errors);
                     w.WriteEndObject();
                 });
@@ -89,6 +95,10 @@ public static class BackupCommand
                 foreach (var d in result.Databases)
                 {
                     context.Say($"Database {d.Source}: {d.Tables} tables, {d.Rows:N0} rows, {Format.Bytes(d.Bytes)}");
+                }
+                foreach (var line in ProcessSourcesOutput.BackupLines(result.Process))
+                {
+                    context.Say(line);
                 }
                 if (request.FilePaths.Any())
                 {
