@@ -16,7 +16,7 @@ public static class BackupCommand
         var where = new Option<string[]>("--where") { Description = "Back up only the rows matching a condition: 'SCHEMA.TABLE: SQL condition' (repeatable; runs read-only)." };
         var excludeColumn = new Option<string[]>("--exclude-column") { Description = "Leave a column out, as SCHEMA.TABLE.COLUMN (repeatable; for secrets and personal data)." };
         var jobs = new Option<int>("--jobs", "-j") { Description = "Tables read at once, sharing one consistent snapshot of the database.", DefaultValueFactory = _ => 2 };
-        var command = new Command("backup", "Back up files and folders into a new snapshot.\nExit codes are listed in 'arca --help' and docs/exit-codes.md.")
+        var command = new Command("backup", "Back up files, folders, databases, a command's output and environment variables into a new snapshot.\nExit codes are listed in 'arca --help' and docs/exit-codes.md.")
         {
             paths, exclude, tag, host, table, where, excludeColumn, jobs,
         };

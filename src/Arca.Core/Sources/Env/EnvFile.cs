@@ -6,9 +6,9 @@ namespace Arca.Sources.Env;
 /// The <c>.env</c> syntax Arca writes: one <c>NAME="VALUE"</c> per variable, the value in POSIX shell double
 /// quotes, where <c>\</c>, <c>"</c>, <c>$</c> and <c>`</c> are escaped with a backslash and every other character
 /// (newlines included) stands for itself. That is the one dialect whose reading is standardized, so any value
-/// comes back exactly from <c>set -a; . ./.env; set +a</c> in sh or bash, and from systemd's
-/// <c>EnvironmentFile=</c>. (dotenv libraries disagree with each other about <c>$</c> and backslashes; none is
-/// a standard to follow.) Names are limited to what a shell accepts: letters, digits and <c>_</c>, not starting
+/// comes back exactly from <c>set -a; . ./.env; set +a</c> in sh or bash; systemd's <c>EnvironmentFile=</c>
+/// follows the same quoting rules. (dotenv libraries disagree with each other about <c>$</c> and backslashes;
+/// none is a standard to follow.) Names are limited to what a shell accepts: letters, digits and <c>_</c>, not starting
 /// with a digit.
 /// </summary>
 public static class EnvFile
