@@ -10,6 +10,8 @@ public sealed class CliConsole
     public required TextWriter Error { get; init; }
     public required TextReader In { get; init; }
     public required Func<string, string?> GetEnvironmentVariable { get; init; }
+    /// <summary>Every environment variable, for env:PATTERN sources; null offers none.</summary>
+    public Func<IReadOnlyDictionary<string, string>>? GetEnvironmentVariables { get; init; }
     /// <summary>Whether standard error is a terminal (progress bars) rather than a log (plain lines).</summary>
     public bool ErrorIsTerminal { get; init; }
     /// <summary>Whether standard input is a terminal, so a password can be asked for.</summary>
@@ -17,6 +19,15 @@ public sealed class CliConsole
     public TimeProvider Time { get; init; } = TimeProvider.System;
     /// <summary>Standard output as bytes, for commands that write data (dump); null writes UTF-8 text to <see cref="Out"/>.</summary>
     public Func<Stream>? BinaryOut { get; init; }
+    /// <summary>Standard input as bytes, for backup --stdin; null reads <see cref="In"/>'s text as UTF-8.</summary>
+    public Func<Stream>? BinaryIn { get; init; }
+
+    /// <summary>
+    /// A stream of standard input's bytes. Without <see cref="BinaryIn"/> (a test's text input) the text is read
+    /// whole, which is fine for the small inputs tests give; the program itself streams.
+    /// </summary>
+    public Stream OpenStandardInput() =>
+        BinaryIn is not null ? BinaryIn() : new MemoryStream(new System.Text.UTF8Encoding(false).GetBytes(In.ReadToEnd()), writable: false);
 
     /// <summary>A stream onto standard output; dispose it when done (the process's own output stays open).</summary>
     public Stream OpenStandardOutput()
@@ -58,6 +69,9 @@ public sealed class CliConsole
         Error = Console.Error,
         In = Console.In,
         GetEnvironmentVariable = Environment.GetEnvironmentVariable,
+        GetEnvironmentVariables = () => Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
+            .ToDictionary(e => (string)e.Key, e => e.Value as string ?? "", StringComparer.Ordinal),
+        BinaryIn = Console.OpenStandardInput,
         ErrorIsTerminal = !Console.IsErrorRedirected,
         InputIsTerminal = !Console.IsInputRedirected,
         BinaryOut = Console.OpenStandardOutput,

@@ -32,6 +32,10 @@ public static class ExitCodes
     public const int DatabaseBusy = 41;
     public const int DatabaseCorrupt = 42;
     public const int DatabaseInUse = 43;
+    /// <summary>The command of --stdin-from-command could not be started, failed or was killed; no snapshot was written.</summary>
+    public const int CommandFailed = 44;
+    /// <summary>An env:PATTERN source matches no environment variable; no snapshot was written.</summary>
+    public const int NoVariableMatched = 45;
     public const int Interrupted = 130;
 
     public static int For(ErrorCode code) => code switch
@@ -62,6 +66,8 @@ public static class ExitCodes
         ErrorCode.DatabaseBusy => DatabaseBusy,
         ErrorCode.DatabaseCorrupt => DatabaseCorrupt,
         ErrorCode.DatabaseInUse => DatabaseInUse,
+        ErrorCode.CommandFailed => CommandFailed,
+        ErrorCode.NoVariableMatched => NoVariableMatched,
         _ => InternalError,
     };
 
@@ -74,6 +80,7 @@ public static class ExitCodes
           32 database not found, 33 table not found, 34 invalid row filter, 35 row filter tried to write,
           36 table columns do not match, 37 target database not empty, 38 database error, 39 tool missing,
           40 not a SQLite database, 41 database locked beyond the timeout, 42 database file corrupt,
-          43 restore target in use or exists (pass --yes), 130 interrupted.
+          43 restore target in use or exists (pass --yes), 44 backed-up command failed,
+          45 no environment variable matches an env: pattern, 130 interrupted.
         """;
 }

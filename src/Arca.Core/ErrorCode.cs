@@ -41,4 +41,8 @@ public enum ErrorCode
     DatabaseCorrupt,
     /// <summary>A restore would overwrite a database file that exists or is open for writing, and --yes was not given.</summary>
     DatabaseInUse,
+    /// <summary>The command of <c>--stdin-from-command</c> could not be started, exited with a non-zero status or was killed.</summary>
+    CommandFailed,
+    /// <summary>An <c>env:PATTERN</c> source matches no environment variable.</summary>
+    NoVariableMatched,
 }

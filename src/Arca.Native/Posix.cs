@@ -15,6 +15,9 @@ public static class Posix
     /// <summary>The effective user id, read once: Arca never changes it, and a restore asks for every file.</summary>
     public static uint EffectiveUserId { get; } = LibC.GetEuid();
 
+    /// <summary>The effective group id: the owner group of entries Arca makes itself (a command's output, a .env file).</summary>
+    public static uint EffectiveGroupId { get; } = LibC.GetEgid();
+
     /// <summary>
     /// Caps glibc's malloc arenas. By default every thread that allocates natively (zstd contexts, OpenSSL)
     /// may get an arena of its own, each holding a few MiB it never gives back; a backup

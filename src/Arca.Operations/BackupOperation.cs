@@ -1,5 +1,7 @@
 using Arca.Backup;
 using Arca.Repo;
+using Arca.Sources.Command;
+using Arca.Sources.Env;
 using Arca.Sources.Files;
 using Arca.Sources.Postgres;
 using Arca.Sources.Sqlite;
@@ -17,17 +19,27 @@ public sealed record BackupRequest
     public PostgresBackupOptions Postgres { get; init; } = new();
     /// <summary>How to read the SQLite databases among <see cref="Paths"/> (sqlite:PATH).</summary>
     public SqliteBackupOptions Sqlite { get; init; } = new();
+    /// <summary>--stdin or --stdin-from-command: one more root entry, a file made of a stream (see <see cref="ProcessSources"/>).</summary>
+    public StdinOptions Stdin { get; init; } = new();
+    /// <summary>The environment that the env:PATTERN sources among <see cref="Paths"/> read.</summary>
+    public IReadOnlyDictionary<string, string> EnvironmentVariables { get; init; } = new Dictionary<string, string>();
 
-    /// <summary>The file paths among <see cref="Paths"/>; the rest are databases (postgresql:// URLs, sqlite:PATH).</summary>
-    public IEnumerable<string> FilePaths => Paths.Where(p => !PostgresLocation.IsPostgresUrl(p) && !SqliteLocation.IsSqliteSource(p));
+    /// <summary>The file paths among <see cref="Paths"/>; the rest are databases (postgresql:// URLs, sqlite:PATH) and env:PATTERN sources.</summary>
+    public IEnumerable<string> FilePaths => Paths.Where(p => !PostgresLocation.IsPostgresUrl(p) && !SqliteLocation.IsSqliteSource(p) && !EnvPattern.IsEnvSource(p));
 
     public IEnumerable<PostgresLocation> Databases => Paths.Where(PostgresLocation.IsPostgresUrl).Select(PostgresLocation.Parse);
 
     public IEnumerable<SqliteLocation> SqliteDatabases => Paths.Where(SqliteLocation.IsSqliteSource).Select(SqliteLocation.Parse);
 
+    /// <summary>The names the file and database sources take at the snapshot's root.</summary>
+    internal IEnumerable<string> SourceEntryNames => FilePaths.Select(p => Archiver.RootName(Path.GetFullPath(p)))
+        .Concat(Databases.Select(d => PostgresBackup.EntryName(d.Database)))
+        .Concat(SqliteDatabases.Select(d => d.EntryName));
+
     public void Validate()
     {
-        if (Paths.Count == 0)
+        Stdin.Validate();
+        if (Paths.Count == 0 && !Stdin.Enabled)
         {
             throw new ArcaException(ErrorCode.Usage, "No path to back up was given.", "Name one or more files or folders: arca backup PATH...");
         }
@@ -46,15 +58,13 @@ public sealed record BackupRequest
             throw new ArcaException(ErrorCode.Usage, "--table, --where and --exclude-column need exactly one postgresql:// source to apply to.",
                 "Back up one database per command when choosing its tables.");
         }
-        var names = FilePaths.Select(p => Archiver.RootName(Path.GetFullPath(p)))
-            .Concat(databases.Select(d => PostgresBackup.EntryName(d.Database)))
-            .Concat(SqliteDatabases.Select(d => d.EntryName))
-            .GroupBy(n => n, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+        var names = SourceEntryNames.GroupBy(n => n, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
         if (names is not null)
         {
             throw new ArcaException(ErrorCode.Usage, $"Two paths to back up share the name '{names.Key}', and a snapshot keeps each path by its last component.",
                 "Back them up in separate snapshots, or back up their common parent folder.");
         }
+        ProcessSources.Validate(this);
         foreach (var tag in Tags)
         {
             if (string.IsNullOrWhiteSpace(tag) || tag.Contains(','))
@@ -65,7 +75,11 @@ public sealed record BackupRequest
     }
 }
 
-public sealed record BackupResult(SnapshotId Id, Snapshot Snapshot, SnapshotId? Parent, IReadOnlyList<DatabaseBackup> Databases);
+public sealed record BackupResult(SnapshotId Id, Snapshot Snapshot, SnapshotId? Parent, IReadOnlyList<DatabaseBackup> Databases)
+{
+    /// <summary>What --stdin, --stdin-from-command and env: sources added.</summary>
+    public ProcessSourcesBackup? Process { get; init; }
+}
 
 /// <summary>What one database of a backup held.</summary>
 public sealed record DatabaseBackup(string Source, int Tables, long Rows, long Bytes, IReadOnlyList<string> Warnings);
@@ -85,7 +99,8 @@ public sealed class BackupOperation(TimeProvider time)
         var filePaths = request.FilePaths.Select(p => Path.TrimEndingDirectorySeparator(Path.GetFullPath(p))).ToList();
         var databases = request.Databases.ToList();
         var sqliteDatabases = request.SqliteDatabases.ToList();
-        var paths = filePaths.Concat(databases.Select(d => d.Display)).Concat(sqliteDatabases.Select(d => d.Display)).OrderBy(p => p, StringComparer.Ordinal).ToList();
+        var paths = filePaths.Concat(databases.Select(d => d.Display)).Concat(sqliteDatabases.Select(d => d.Display)).Concat(ProcessSources.SnapshotPaths(request))
+            .OrderBy(p => p, StringComparer.Ordinal).ToList();
         var host = string.IsNullOrWhiteSpace(request.Host) ? Environment.MachineName : request.Host;
         var excludes = request.Excludes.Select(e => new Glob(e)).ToList();
         var start = time.GetUtcNow();
@@ -101,6 +116,8 @@ public sealed class BackupOperation(TimeProvider time)
         }
 
         using var lost = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, session.Lock?.Lost ?? CancellationToken.None);
+        // First: a failing command fails the backup before the files are read.
+        var process = await ProcessSources.RunAsync(repository, time, request, lost.Token);
         var archiver = new Archiver(repository, repository, repository.Chunker, new ArchiverOptions { Excludes = excludes }, progress);
         var entries = await archiver.ArchiveEntriesAsync(filePaths, parentRoot, lost.Token);
         var databaseResults = new List<DatabaseBackup>();
@@ -118,6 +135,7 @@ public sealed class BackupOperation(TimeProvider time)
             entries.Add(result.Entry);
             databaseResults.Add(new DatabaseBackup(database.Display, result.Tables, result.Rows, result.Bytes, []));
         }
+        entries.AddRange(process.Entries);
         var root = await archiver.SaveRootAsync(entries, lost.Token);
         await repository.FlushAsync(lost.Token);
         var snapshot = new Snapshot
@@ -131,10 +149,10 @@ public sealed class BackupOperation(TimeProvider time)
             Parent = parent?.Id,
             ProgramVersion = ProgramInfo.Version,
             Summary = archiver.Summary(start, time.GetUtcNow(), repository.AddedSoFar) is var summary
-                ? summary with { TotalBytes = summary.TotalBytes + databaseResults.Sum(d => d.Bytes) }
+                ? summary with { TotalBytes = summary.TotalBytes + databaseResults.Sum(d => d.Bytes) + process.Bytes }
                 : null,
         };
         var id = await repository.SaveSnapshotAsync(snapshot, lost.Token);
-        return new BackupResult(id, snapshot, parent?.Id, databaseResults);
+        return new BackupResult(id, snapshot, parent?.Id, databaseResults) { Process = process };
     }
 }

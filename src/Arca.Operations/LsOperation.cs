@@ -1,5 +1,6 @@
 using Arca.Repo;
 using Arca.Restore;
+using Arca.Sources.Env;
 using Arca.Trees;
 
 namespace Arca.Operations;
@@ -32,6 +33,10 @@ public sealed class LsOperation
         }
         return (id, snapshot, result);
     }
+
+    /// <summary>The variables (names and values) of a .env entry of env: sources, read from the repository: for ls --show-secrets only.</summary>
+    public static Task<List<KeyValuePair<string, string>>> ReadSecretsAsync(RepositorySession session, Node node, CancellationToken cancellationToken) =>
+        EnvironmentSource.ReadAsync(session.Repository, node, cancellationToken);
 
     /// <summary>
     /// The node at <paramref name="path"/> (normalized, without a leading '/') below <paramref name="root"/>,

@@ -66,6 +66,7 @@ public sealed class CliRunner
             Error = TextWriter.Synchronized(error),
             In = new StringReader(Input),
             GetEnvironmentVariable = name => Environment.TryGetValue(name, out var value) ? value : null,
+            GetEnvironmentVariables = () => Environment.Where(e => e.Value is not null).ToDictionary(e => e.Key, e => e.Value!, StringComparer.Ordinal),
             ErrorIsTerminal = false,
             InputIsTerminal = false,
             Time = Time,

@@ -8,7 +8,7 @@ public static class BackupCommand
 {
     public static Command Create(CliApp app)
     {
-        var paths = new Argument<string[]>("SOURCE") { Description = "Files and folders to back up, and databases as postgresql://USER[:PASSWORD]@HOST[:PORT]/DB or sqlite:PATH.", Arity = ArgumentArity.ZeroOrMore };
+        var paths = new Argument<string[]>("SOURCE") { Description = "Files and folders to back up, databases as postgresql://USER[:PASSWORD]@HOST[:PORT]/DB or sqlite:PATH, and environment variables as env:PATTERN (stored as one .env file; * and ? match).", Arity = ArgumentArity.ZeroOrMore };
         var exclude = new Option<string[]>("--exclude", "-e") { Description = "Leave out entries matching this glob (repeatable): '*.tmp', 'cache/**', '/abs/path'." };
         var tag = new Option<string[]>("--tag") { Description = "Tag the snapshot (repeatable)." };
         var host = new Option<string?>("--host") { Description = "Record this host name instead of the machine's." };
@@ -17,15 +17,20 @@ public static class BackupCommand
         var excludeColumn = new Option<string[]>("--exclude-column") { Description = "Leave a column out, as SCHEMA.TABLE.COLUMN (repeatable; for secrets and personal data)." };
         var jobs = new Option<int>("--jobs", "-j") { Description = "Tables read at once, sharing one consistent snapshot of the database.", DefaultValueFactory = _ => 2 };
         var sqliteTimeout = new Option<double>("--sqlite-timeout") { Description = "Seconds to wait for a SQLite writer's lock before giving up.", DefaultValueFactory = _ => 30 };
-        var command = new Command("backup", "Back up files and folders into a new snapshot.\nExit codes are listed in 'arca --help' and docs/exit-codes.md.")
+        var command = new Command("backup", "Back up files, folders, databases, a command's output and environment variables into a new snapshot.\nExit codes are listed in 'arca --help' and docs/exit-codes.md.")
         {
             paths, exclude, tag, host, table, where, excludeColumn, jobs, sqliteTimeout,
         };
+        var stdin = new StdinArguments();
+        stdin.AddTo(command);
         command.SetAction((parse, ct) => app.RunAsync(parse, async context =>
         {
+            var (sources, stdinOptions) = stdin.Read(parse, context, context.Get(paths) ?? []);
             var request = new BackupRequest
             {
-                Paths = context.Get(paths) ?? [],
+                Paths = sources,
+                Stdin = stdinOptions,
+                EnvironmentVariables = context.Console.GetEnvironmentVariables?.Invoke() ?? new Dictionary<string, string>(),
                 Excludes = context.Get(exclude) ?? [],
                 Tags = context.Get(tag) ?? [],
                 Host = context.Get(host),
@@ -45,7 +50,7 @@ public static class BackupCommand
             var result = await new BackupOperation(context.Time).RunAsync(session, request, progress, ct);
             progress.Dispose();
             var s = result.Snapshot.Summary!;
-            foreach (var warning in result.Databases.SelectMany(d => d.Warnings))
+            foreach (var warning in result.Databases.SelectMany(d => d.Warnings).Concat(result.Process?.Warnings ?? []))
             {
                 context.Warn(warning);
             }
@@ -82,6 +87,7 @@ public static class BackupCommand
                         w.WriteEndObject();
                     }
                     w.WriteEndArray();
+                    ProcessSourcesOutput.WriteBackup(w, result.Process);
                     w.WriteErrors(s.Errors);
                     w.WriteEndObject();
                 });
@@ -91,6 +97,10 @@ public static class BackupCommand
                 foreach (var d in result.Databases)
                 {
                     context.Say($"Database {d.Source}: {d.Tables} tables, {d.Rows:N0} rows, {Format.Bytes(d.Bytes)}");
+                }
+                foreach (var line in ProcessSourcesOutput.BackupLines(result.Process))
+                {
+                    context.Say(line);
                 }
                 if (request.FilePaths.Any())
                 {

@@ -11,14 +11,25 @@ public static class LsCommand
     {
         var snapshot = new SnapshotArguments();
         var path = new Argument<string?>("PATH") { Description = "Only this path of the snapshot and what is below it.", Arity = ArgumentArity.ZeroOrOne };
+        var showSecrets = new Option<bool>("--show-secrets") { Description = "Also print the values of the environment variables of env: sources (names are always listed)." };
         var command = new Command("ls", "List the files, folders, databases and tables of a snapshot.\nExit codes are listed in 'arca --help' and docs/exit-codes.md.");
         snapshot.AddTo(command);
         command.Arguments.Add(path);
+        command.Options.Add(showSecrets);
         command.SetAction((parse, ct) => app.RunAsync(parse, async context =>
         {
             var selector = snapshot.Selector(context);
             await using var session = await context.OpenAsync(LockKind.None, "ls", loadIndex: true, ct);
             var (id, snap, nodes) = await new LsOperation().RunAsync(session, selector, context.Get(path), ct);
+            // Values are read only when asked for: without --show-secrets they are never even decrypted.
+            var secrets = new Dictionary<string, List<KeyValuePair<string, string>>>(StringComparer.Ordinal);
+            if (context.Get(showSecrets))
+            {
+                foreach (var (p, node) in nodes.Where(n => n.Node.Env is not null))
+                {
+                    secrets[p] = await LsOperation.ReadSecretsAsync(session, node, ct);
+                }
+            }
             if (context.Json)
             {
                 JsonOut.Write(context.Console.Out, w =>
@@ -49,6 +60,7 @@ public static class LsCommand
                             w.WriteString("source", database.Source);
                             WriteTables(w, database);
                         }
+                        ProcessSourcesOutput.WriteLsFields(w, node, secrets.GetValueOrDefault(p));
                         w.WriteEndObject();
                     }
                     w.WriteEndArray();
@@ -62,11 +74,15 @@ public static class LsCommand
                 var link = node.LinkTarget is not null ? $" -> {node.LinkTarget}"
                     : node.Table is { } table ? $"  (table {table.QualifiedName}, {table.Rows:N0} rows{(table.Filter is null ? "" : ", filtered")})"
                     : node.Database is { } database ? $"  (database {database.Name}, {(database.Engine == "sqlite" ? "SQLite " : "")}{database.ServerVersion})"
-                    : "";
+                    : ProcessSourcesOutput.LsSuffix(node);
                 context.Say($"{Format.Mode(node.Type, node.Mode)} {node.Size,12} {Format.LocalTime(Format.FromUnixNs(node.ModifyTimeNs))} {p}{link}");
                 foreach (var inner in node.Database?.Tables ?? [])
                 {
                     context.Say($"{"",37}table {inner.Name}: {inner.Rows:N0} rows");
+                }
+                foreach (var line in ProcessSourcesOutput.SecretLines(secrets.GetValueOrDefault(p) ?? []))
+                {
+                    context.Say(line);
                 }
             }
             return ExitCodes.Success;

@@ -31,6 +31,10 @@ public sealed record Node
     [JsonPropertyName("table")] public TableInfo? Table { get; init; }
     /// <summary>On the folder of a backed-up PostgreSQL database, or the file of a SQLite one: its source, server, schema and tables.</summary>
     [JsonPropertyName("database")] public DatabaseInfo? Database { get; init; }
+    /// <summary>On a file made of a standard stream (<c>--stdin</c>, <c>--stdin-from-command</c>): the command that wrote it.</summary>
+    [JsonPropertyName("stdin")] public StdinInfo? Stdin { get; init; }
+    /// <summary>On the <c>.env</c> file of <c>env:</c> sources: the names of its variables (never their values).</summary>
+    [JsonPropertyName("env")] public EnvInfo? Env { get; init; }
 
     /// <summary>
     /// A tree entry's name is one path component: anything else could make a restore write outside its

@@ -49,6 +49,9 @@ internal static partial class LibC
 
     [LibraryImport(Library, EntryPoint = "geteuid")]
     internal static partial uint GetEuid();
+
+    [LibraryImport(Library, EntryPoint = "getegid")]
+    internal static partial uint GetEgid();
 }
 
 // struct statx from linux/stat.h; the layout is the same on every architecture.
