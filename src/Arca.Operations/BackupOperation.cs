@@ -64,6 +64,10 @@ public sealed record BackupRequest
             throw new ArcaException(ErrorCode.Usage, $"Two paths to back up share the name '{names.Key}', and a snapshot keeps each path by its last component.",
                 "Back them up in separate snapshots, or back up their common parent folder.");
         }
+        if (Sqlite.Timeout < TimeSpan.Zero)
+        {
+            throw new ArcaException(ErrorCode.Usage, $"--sqlite-timeout {Sqlite.Timeout.TotalSeconds} is negative.", "Give the seconds to wait for a SQLite writer's lock, e.g. --sqlite-timeout 30.");
+        }
         ProcessSources.Validate(this);
         foreach (var tag in Tags)
         {
