@@ -25,11 +25,13 @@ public sealed record SqliteBackupResult(Node Entry, int Tables, long Rows, long 
 public sealed class SqliteBackup(IBlobSaver saver)
 {
     /// <summary>
-    /// Chunks of a database file: 64 KiB (16 pages of 4 KiB), cut at page boundaries. A change rewrites pages in
-    /// place, so only the chunks holding changed pages are new; smaller chunks would save more of a scattered
-    /// change but cost an index entry and a content-list entry each.
+    /// Chunks of a database file: 16 KiB (4 pages of 4 KiB), cut at page boundaries. A change rewrites pages in
+    /// place, so only the chunks holding changed pages are new. On the benchmark's database, typical OLTP writes
+    /// touched pages covering 6% of the file in 4 KiB blocks, 10% in 16 KiB blocks and 14% in 64 KiB ones; smaller
+    /// chunks save more of a scattered change but cost an index entry, a pack header entry and a content-list entry
+    /// each, and compress a little worse.
     /// </summary>
-    public const int ChunkSize = 64 * 1024;
+    public const int ChunkSize = 16 * 1024;
 
     public async Task<SqliteBackupResult> RunAsync(SqliteLocation location, SqliteBackupOptions options, CancellationToken cancellationToken)
     {
