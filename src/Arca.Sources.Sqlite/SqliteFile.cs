@@ -10,6 +10,7 @@ internal static class SqliteFile
 
     // SQLite's primary result codes (sqlite3.h).
     private const int Busy = 5, Locked = 6, Corrupt = 11, CantOpen = 14, NotADatabase = 26;
+    public const int Constraint = 19;
 
     /// <summary>
     /// Checks that <paramref name="path"/> is a SQLite database file before SQLite sees it (SQLite would take an
@@ -74,6 +75,15 @@ internal static class SqliteFile
     public static string Ident(string name) => "\"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 
     public static string Literal(string text) => "'" + text.Replace("'", "''", StringComparison.Ordinal) + "'";
+
+    /// <summary>SQLite's own words for a failure, without Microsoft.Data.Sqlite's wrapping ("SQLite Error 19: 'FOREIGN KEY constraint failed'.").</summary>
+    public static string Words(SqliteException ex)
+    {
+        var line = ex.Message.Split('\n')[0];
+        var start = line.IndexOf('\'', StringComparison.Ordinal);
+        var end = line.LastIndexOf('\'');
+        return start >= 0 && end > start ? line[(start + 1)..end] : line;
+    }
 
     /// <summary>Arca's error for a SQLite failure, or null when it is not one of the user-facing kinds.</summary>
     public static ArcaException? Translate(SqliteException ex, string display, TimeSpan timeout) => ex.SqliteErrorCode switch

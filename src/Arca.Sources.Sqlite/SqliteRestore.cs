@@ -113,7 +113,19 @@ public sealed partial class SqliteRestore(IBlobLoader loader)
                 var results = new List<TableRestoreResult>();
                 foreach (var info in TableMerge.ForeignKeyOrder(tables, t => t))
                 {
-                    results.Add(await RestoreOneAsync(connection, info, options, cancellationToken));
+                    try
+                    {
+                        results.Add(await RestoreOneAsync(connection, info, options, cancellationToken));
+                    }
+                    catch (SqliteException ex) when (ex.SqliteErrorCode == SqliteFile.Constraint)
+                    {
+                        // A foreign key, NOT NULL, UNIQUE or CHECK constraint of the live database refused the rows: its
+                        // rule, not a bug. The table's transaction was rolled back; tables restored before it stay restored.
+                        var before = results.Count == 0 ? "" : $" ({string.Join(", ", results.Select(r => r.Target))} restored before it)";
+                        throw new ArcaException(ErrorCode.DatabaseFailed,
+                            $"{target.Display} refused the rows of {info.Name}: SQLite reports '{SqliteFile.Words(ex)}'; none of them were written{before}.",
+                            "Restore the tables they refer to as well (e.g. --table child,parent), or mend the live rows first.", ex);
+                    }
                 }
                 return results;
             }
