@@ -165,6 +165,7 @@ public sealed partial class SqliteRestore(IBlobLoader loader)
         {
             // The filter is the user's SQL: it only ever runs inside one statement whose single write is into a
             // temporary table of Arca's, checked to be one statement before it runs.
+            CheckOneStatement(connection, info, filter, stage);
             SqliteFile.Execute(connection, $"DROP TABLE IF EXISTS {Stage}; CREATE TABLE {Stage} AS SELECT {columns} FROM {stage} WHERE false");
             ExecuteFilter(connection, info, filter, $"INSERT INTO {Stage} SELECT {columns} FROM {stage} AS t WHERE (\n{filter}\n)");
             stage = Stage;
@@ -229,6 +230,35 @@ public sealed partial class SqliteRestore(IBlobLoader loader)
 
     [GeneratedRegex("""content\s*=\s*['"`\[]?(?<table>[^'"`\],\s)]+)""", RegexOptions.IgnoreCase)]
     private static partial Regex ContentOption();
+
+    /// <summary>
+    /// Refuses a filter that holds more than one statement ("1; DELETE FROM t"). Inside the parentheses that wrap
+    /// it for running, a second statement is only a syntax error, reported as a bad condition; so the filter is first
+    /// prepared (never run) as the condition of a plain SELECT on <paramref name="relation"/>, where a second
+    /// statement shows as text left over after the first. A first part that does not compile is left to the
+    /// wrapped statement to report.
+    /// </summary>
+    private static void CheckOneStatement(SqliteConnection connection, TableInfo info, string filter, string relation)
+    {
+        var db = connection.Handle!;
+        var rc = raw.sqlite3_prepare_v2(db, $"SELECT 1 FROM {relation} AS t WHERE {filter}\n", out var statement, out var tail);
+        statement.Dispose();
+        if (rc != raw.SQLITE_OK || string.IsNullOrWhiteSpace(tail))
+        {
+            return;
+        }
+        // Left over after the first statement: nothing but comments compiles to no statement at all.
+        rc = raw.sqlite3_prepare_v2(db, tail, out var rest, out _);
+        using (rest)
+        {
+            if (rc == raw.SQLITE_OK && rest.IsInvalid)
+            {
+                return;
+            }
+        }
+        throw new ArcaException(ErrorCode.FilterWrites, $"The row filter for {info.Name} holds more than one SQL statement; nothing was run.",
+            "Write one condition on the table's columns, without ';'.");
+    }
 
     /// <summary>Runs a statement holding the user's filter, refusing anything but exactly one statement.</summary>
     private static void ExecuteFilter(SqliteConnection connection, TableInfo info, string filter, string sql)
