@@ -123,9 +123,9 @@ public sealed class SqliteBackup(IBlobSaver saver)
         }
         if (problems is not ["ok"])
         {
-            var more = problems.Count switch { <= 1 => "", 2 => " and 1 more problem", _ => $" and {problems.Count - 1} more problems" };
+            var more = problems.Count > 1 ? $", and {problems.Count - 1} more" : "";
             throw new ArcaException(ErrorCode.DatabaseCorrupt,
-                $"{location.Display} is corrupt: SQLite's check reports '{problems.FirstOrDefault()}'{more}; nothing was recorded from it.",
+                $"{location.Display} is corrupt (SQLite's check: '{problems.FirstOrDefault()}'{more}); nothing was recorded from it.",
                 "Recover it first (sqlite3 DB .recover), or restore it from an earlier snapshot.");
         }
         var tables = new List<TableInfo>();

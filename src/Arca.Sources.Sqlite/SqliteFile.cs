@@ -92,7 +92,7 @@ internal static class SqliteFile
             $"{display} stayed locked by another connection for {timeout.TotalSeconds:0.#} s.",
             "Retry when the writer is done, or wait longer with --sqlite-timeout SECONDS.", ex),
         Corrupt => new ArcaException(ErrorCode.DatabaseCorrupt,
-            $"{display} is corrupt: SQLite reports '{ex.Message.Split('\n')[0]}'; nothing was recorded from it.",
+            $"{display} is corrupt (SQLite: '{Words(ex)}'); nothing was recorded from it.",
             "Recover it first (sqlite3 DB .recover), or restore it from an earlier snapshot.", ex),
         NotADatabase => new ArcaException(ErrorCode.NotSqlite, $"{display} is not a SQLite database (SQLite says: file is not a database).",
             "Check the path: it must name the database file the application opens.", ex),
