@@ -206,8 +206,7 @@ public sealed partial class SqliteRestore(IBlobLoader loader)
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {
-                if (ContentOption().Match(reader.GetString(1)) is { Success: true } match &&
-                    string.Equals(match.Groups["table"].Value, table, StringComparison.OrdinalIgnoreCase))
+                if (ContentTableOf(reader.GetString(1)) is { } content && string.Equals(content, table, StringComparison.OrdinalIgnoreCase))
                 {
                     indexes.Add(reader.GetString(0));
                 }
@@ -228,7 +227,24 @@ public sealed partial class SqliteRestore(IBlobLoader loader)
         return rebuilt;
     }
 
-    [GeneratedRegex("""content\s*=\s*['"`\[]?(?<table>[^'"`\],\s)]+)""", RegexOptions.IgnoreCase)]
+    /// <summary>
+    /// The content table an FTS5 table's CREATE statement names (content=NAME), or null. FTS5 takes the name bare or
+    /// quoted as SQL quotes it ('...', "...", `...` with the quote doubled inside, or [...]), so a name may hold spaces.
+    /// </summary>
+    private static string? ContentTableOf(string sql)
+    {
+        var match = ContentOption().Match(sql);
+        if (!match.Success)
+        {
+            return null;
+        }
+        var quoted = match.Groups["quoted"].Value;
+        return match.Groups["bracketed"].Success ? match.Groups["bracketed"].Value
+            : match.Groups["bare"].Success ? match.Groups["bare"].Value
+            : quoted[1..^1].Replace(new string(quoted[0], 2), quoted[0].ToString(), StringComparison.Ordinal);
+    }
+
+    [GeneratedRegex("""\bcontent\s*=\s*(?:(?<quoted>'(?:[^']|'')*'|"(?:[^"]|"")*"|`(?:[^`]|``)*`)|\[(?<bracketed>[^\]]*)\]|(?<bare>[^\s,)]+))""", RegexOptions.IgnoreCase)]
     private static partial Regex ContentOption();
 
     /// <summary>
