@@ -274,6 +274,31 @@ public sealed class TableRestoreTests
         await Sqlite3.ShouldBeIntactAsync(live);
     }
 
+    [Theory]
+    [InlineData("\"my docs\"")]
+    [InlineData("'my docs'")]
+    [InlineData("[my docs]")]
+    public async Task An_FTS5_index_kept_by_hand_over_a_table_whose_name_needs_quoting_is_rebuilt_too(string contentOption)
+    {
+        using var sandbox = await SqliteSandbox.CreateAsync();
+        var live = sandbox.Path("notes.db");
+        Connections.Create(live, $"""
+            CREATE TABLE "my docs" (id INTEGER PRIMARY KEY, "the text" TEXT NOT NULL);
+            WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100) INSERT INTO "my docs" SELECT i, 'word' || i FROM n;
+            CREATE VIRTUAL TABLE "my search" USING fts5("the text", content = {contentOption}, content_rowid = 'id');
+            INSERT INTO "my search"("my search") VALUES ('rebuild');
+            """);
+        await sandbox.BackupAsync("sqlite:" + live);
+        Connections.Create(live, """DELETE FROM "my docs" WHERE id % 10 = 0; INSERT INTO "my search"("my search") VALUES ('rebuild');""");
+        (await SearchAsync(live, "\"my search\"", "word60")).ShouldBeEmpty();
+
+        var table = await sandbox.RestoreTableAsync("latest", "--table", "my docs", "--to", "sqlite:" + live, "--yes");
+        table.ShouldCount(insert: 10, update: 0, unchanged: 90, delete: 0);
+        table.GetProperty("adjustments").EnumerateArray().Select(a => a.GetString()).ShouldHaveSingleItem()!.ShouldContain("my search");
+        (await SearchAsync(live, "\"my search\"", "word60")).ShouldBe("60");
+        await Sqlite3.ShouldPassSearchCheckAsync(live, "\"my search\"");
+    }
+
     [Fact]
     public async Task A_child_table_alone_whose_parents_are_gone_is_refused_by_its_foreign_key_with_exit_38_and_nothing_written()
     {
