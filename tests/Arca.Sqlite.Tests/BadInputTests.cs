@@ -21,15 +21,21 @@ public sealed class BadInputTests
         INSERT INTO other VALUES (1, 'one'), (2, 'two');
         """;
 
-    /// <summary>A sandbox with a snapshot of app.db (the schema above, rollback-journal mode), then 20 rows of t deleted.</summary>
-    private static async Task<(SqliteSandbox Sandbox, string Live)> BackedUpAsync()
+    /// <summary>A sandbox holding a snapshot of the live database app.db (the schema above, rollback-journal mode).</summary>
+    private sealed record BackedUp(SqliteSandbox Sandbox, string Live) : IDisposable
+    {
+        public void Dispose() => Sandbox.Dispose();
+    }
+
+    /// <summary>Backs up app.db, then deletes 20 rows of t from it.</summary>
+    private static async Task<BackedUp> BackedUpAsync()
     {
         var sandbox = await SqliteSandbox.CreateAsync();
         var live = sandbox.Path("app.db");
         Connections.Create(live, Schema);
         await sandbox.BackupAsync("sqlite:" + live);
         Connections.Create(live, "DELETE FROM t WHERE id % 10 = 0");
-        return (sandbox, live);
+        return new BackedUp(sandbox, live);
     }
 
     /// <summary>Runs a backup that must fail with <paramref name="exitCode"/>, and checks that it recorded no snapshot.</summary>
@@ -116,8 +122,8 @@ public sealed class BadInputTests
     [Fact]
     public async Task A_database_that_does_not_exist_is_exit_22_for_a_backup_and_for_a_restore()
     {
-        var (sandbox, live) = await BackedUpAsync();
-        using var _ = sandbox;
+        using var backedUp = await BackedUpAsync();
+        var (sandbox, live) = backedUp;
         var missing = sandbox.Path("no-such.db");
         var backup = await sandbox.RunAsync("backup", "sqlite:" + missing);
         backup.ShouldFailWith(ExitCodes.PathNotFound);
@@ -135,8 +141,8 @@ public sealed class BadInputTests
     [Fact]
     public async Task A_table_the_snapshot_lacks_is_exit_33()
     {
-        var (sandbox, live) = await BackedUpAsync();
-        using var _ = sandbox;
+        using var backedUp = await BackedUpAsync();
+        var (sandbox, live) = backedUp;
         var result = await RestoreFailsAsync(sandbox, live, ExitCodes.TableNotFound, "--table", "t,nope");
         result.Error.ShouldContain("nope");
     }
@@ -144,14 +150,14 @@ public sealed class BadInputTests
     [Fact]
     public async Task A_file_restore_over_an_existing_file_needs_yes_exit_43_and_the_file_is_untouched()
     {
-        var (sandbox, live) = await BackedUpAsync();
-        using var _ = sandbox;
+        using var backedUp = await BackedUpAsync();
+        var (sandbox, live) = backedUp;
         var damaged = Sha256(live);
         var result = await sandbox.RunAsync("restore", "latest", "--sqlite", "app.db", "--target", live);
         result.ShouldFailWith(ExitCodes.DatabaseInUse);
         result.Error.ShouldContain("--yes");
         Sha256(live).ShouldBe(damaged);
-        Directory.GetFiles(sandbox.Path()).Select(Path.GetFileName).Order(StringComparer.Ordinal).ShouldBe(["app.db"]);
+        Directory.GetFiles(sandbox.Temp.Path).Select(Path.GetFileName).Order(StringComparer.Ordinal).ShouldBe(["app.db"]);
 
         (await sandbox.RunAsync("restore", "latest", "--sqlite", "app.db", "--target", live, "--yes")).ShouldSucceed();
         (await Sqlite3.CountAsync(live, "SELECT count(*) FROM t")).ShouldBe(200);
@@ -164,8 +170,8 @@ public sealed class BadInputTests
     [InlineData("id > 100; DELETE FROM t; --")]
     public async Task A_filter_holding_two_statements_is_exit_35_and_nothing_is_written(string filter)
     {
-        var (sandbox, live) = await BackedUpAsync();
-        using var _ = sandbox;
+        using var backedUp = await BackedUpAsync();
+        var (sandbox, live) = backedUp;
         var result = await RestoreFailsAsync(sandbox, live, ExitCodes.FilterWrites, "--table", "t", "--where", filter);
         result.Error.ShouldContain("more than one SQL statement");
         (await Sqlite3.CountAsync(live, "SELECT count(*) FROM t")).ShouldBe(180);
@@ -174,8 +180,8 @@ public sealed class BadInputTests
     [Fact]
     public async Task A_filter_with_a_semicolon_in_a_string_and_a_trailing_comment_is_one_statement()
     {
-        var (sandbox, live) = await BackedUpAsync();
-        using var _ = sandbox;
+        using var backedUp = await BackedUpAsync();
+        var (sandbox, live) = backedUp;
         var table = await sandbox.RestoreTableAsync("latest", "--table", "t", "--to", "sqlite:" + live, "--dry-run",
             "--where", "note <> 'a; DELETE FROM t' AND id <= 100 -- the first hundred");
         table.ShouldCount(insert: 10, update: 0, unchanged: 90, delete: 0);
@@ -184,8 +190,8 @@ public sealed class BadInputTests
     [Fact]
     public async Task A_filter_on_a_column_that_is_not_there_is_exit_34()
     {
-        var (sandbox, live) = await BackedUpAsync();
-        using var _ = sandbox;
+        using var backedUp = await BackedUpAsync();
+        var (sandbox, live) = backedUp;
         var result = await RestoreFailsAsync(sandbox, live, ExitCodes.InvalidFilter, "--table", "t", "--where", "nope > 1");
         result.Error.ShouldContain("nope");
     }
@@ -193,8 +199,8 @@ public sealed class BadInputTests
     [Fact]
     public async Task A_live_table_whose_columns_changed_is_exit_36()
     {
-        var (sandbox, live) = await BackedUpAsync();
-        using var _ = sandbox;
+        using var backedUp = await BackedUpAsync();
+        var (sandbox, live) = backedUp;
         Connections.Create(live, "ALTER TABLE t RENAME COLUMN note TO remark");
         var result = await RestoreFailsAsync(sandbox, live, ExitCodes.TableMismatch, "--table", "t");
         result.Error.ShouldContain("'note' is missing");
