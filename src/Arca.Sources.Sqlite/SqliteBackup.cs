@@ -118,13 +118,16 @@ public sealed class SqliteBackup(IBlobSaver saver)
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {
-                problems.Add(reader.GetString(0));
+                // One row may hold several lines, headed by "*** in database main ***": one problem a line, without the heading.
+                problems.AddRange(reader.GetString(0).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                    .Where(line => !line.StartsWith("***", StringComparison.Ordinal)));
             }
         }
         if (problems is not ["ok"])
         {
+            var more = problems.Count > 1 ? $", and {problems.Count - 1} more" : "";
             throw new ArcaException(ErrorCode.DatabaseCorrupt,
-                $"{location.Display} is corrupt: SQLite's check reports '{problems.FirstOrDefault()}'{(problems.Count > 1 ? $" and {problems.Count - 1} more problems" : "")}; nothing was recorded from it.",
+                $"{location.Display} is corrupt (SQLite's check: '{problems.FirstOrDefault()}'{more}); nothing was recorded from it.",
                 "Recover it first (sqlite3 DB .recover), or restore it from an earlier snapshot.");
         }
         var tables = new List<TableInfo>();

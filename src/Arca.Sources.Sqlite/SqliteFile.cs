@@ -10,6 +10,7 @@ internal static class SqliteFile
 
     // SQLite's primary result codes (sqlite3.h).
     private const int Busy = 5, Locked = 6, Corrupt = 11, CantOpen = 14, NotADatabase = 26;
+    public const int Constraint = 19;
 
     /// <summary>
     /// Checks that <paramref name="path"/> is a SQLite database file before SQLite sees it (SQLite would take an
@@ -75,6 +76,15 @@ internal static class SqliteFile
 
     public static string Literal(string text) => "'" + text.Replace("'", "''", StringComparison.Ordinal) + "'";
 
+    /// <summary>SQLite's own words for a failure, without Microsoft.Data.Sqlite's wrapping ("SQLite Error 19: 'FOREIGN KEY constraint failed'.").</summary>
+    public static string Words(SqliteException ex)
+    {
+        var line = ex.Message.Split('\n')[0];
+        var start = line.IndexOf('\'', StringComparison.Ordinal);
+        var end = line.LastIndexOf('\'');
+        return start >= 0 && end > start ? line[(start + 1)..end] : line;
+    }
+
     /// <summary>Arca's error for a SQLite failure, or null when it is not one of the user-facing kinds.</summary>
     public static ArcaException? Translate(SqliteException ex, string display, TimeSpan timeout) => ex.SqliteErrorCode switch
     {
@@ -82,7 +92,7 @@ internal static class SqliteFile
             $"{display} stayed locked by another connection for {timeout.TotalSeconds:0.#} s.",
             "Retry when the writer is done, or wait longer with --sqlite-timeout SECONDS.", ex),
         Corrupt => new ArcaException(ErrorCode.DatabaseCorrupt,
-            $"{display} is corrupt: SQLite reports '{ex.Message.Split('\n')[0]}'; nothing was recorded from it.",
+            $"{display} is corrupt (SQLite: '{Words(ex)}'); nothing was recorded from it.",
             "Recover it first (sqlite3 DB .recover), or restore it from an earlier snapshot.", ex),
         NotADatabase => new ArcaException(ErrorCode.NotSqlite, $"{display} is not a SQLite database (SQLite says: file is not a database).",
             "Check the path: it must name the database file the application opens.", ex),

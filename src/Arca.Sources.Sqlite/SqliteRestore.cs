@@ -110,7 +110,7 @@ public sealed partial class SqliteRestore(IBlobLoader loader)
                 var results = new List<TableRestoreResult>();
                 foreach (var info in TableMerge.ForeignKeyOrder(tables, t => t))
                 {
-                    results.Add(await RestoreOneAsync(connection, info, null, options, cancellationToken));
+                    results.Add(await RestoreExplainedAsync(connection, target, info, null, options, results, cancellationToken));
                 }
                 return results;
             }
@@ -173,13 +173,32 @@ public sealed partial class SqliteRestore(IBlobLoader loader)
             var results = new List<TableRestoreResult>();
             foreach (var (info, fill) in TableMerge.ForeignKeyOrder(tables, t => t.Info))
             {
-                results.Add(await RestoreOneAsync(connection, info, fill, options, cancellationToken));
+                results.Add(await RestoreExplainedAsync(connection, target, info, fill, options, results, cancellationToken));
             }
             return results;
         }
         catch (SqliteException ex) when (SqliteFile.Translate(ex, target.Display, timeout) is { } error)
         {
             throw error;
+        }
+    }
+
+    /// <summary><see cref="RestoreOneAsync"/>, with a refusal by the live database's constraints told as such.</summary>
+    private static async Task<TableRestoreResult> RestoreExplainedAsync(SqliteConnection connection, SqliteLocation target, TableInfo info, StageFiller? fill,
+        TableRestoreOptions options, List<TableRestoreResult> done, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await RestoreOneAsync(connection, info, fill, options, cancellationToken);
+        }
+        catch (SqliteException ex) when (ex.SqliteErrorCode == SqliteFile.Constraint)
+        {
+            // A foreign key, NOT NULL, UNIQUE or CHECK constraint of the live database refused the rows: its
+            // rule, not a bug. The table's transaction was rolled back; tables restored before it stay restored.
+            var before = done.Count == 0 ? "" : $" ({string.Join(", ", done.Select(r => r.Target))} restored before it)";
+            throw new ArcaException(ErrorCode.DatabaseFailed,
+                $"{target.Display} refused the rows of {info.Name}: SQLite reports '{SqliteFile.Words(ex)}'; none of them were written{before}.",
+                "Restore the tables they refer to as well (e.g. --table child,parent), or mend the live rows first.", ex);
         }
     }
 
@@ -212,6 +231,7 @@ public sealed partial class SqliteRestore(IBlobLoader loader)
         {
             // The filter is the user's SQL: it only ever runs inside one statement whose single write is into a
             // temporary table of Arca's, checked to be one statement before it runs.
+            CheckOneStatement(connection, info, filter, stage);
             SqliteFile.Execute(connection, $"DROP TABLE IF EXISTS {Stage}; CREATE TABLE {Stage} AS SELECT {columns} FROM {stage} WHERE false");
             ExecuteFilter(connection, info, filter, $"INSERT INTO {Stage} SELECT {columns} FROM {stage} AS t WHERE (\n{filter}\n)");
             stage = Stage;
@@ -252,8 +272,7 @@ public sealed partial class SqliteRestore(IBlobLoader loader)
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {
-                if (ContentOption().Match(reader.GetString(1)) is { Success: true } match &&
-                    string.Equals(match.Groups["table"].Value, table, StringComparison.OrdinalIgnoreCase))
+                if (ContentTableOf(reader.GetString(1)) is { } content && string.Equals(content, table, StringComparison.OrdinalIgnoreCase))
                 {
                     indexes.Add(reader.GetString(0));
                 }
@@ -274,8 +293,54 @@ public sealed partial class SqliteRestore(IBlobLoader loader)
         return rebuilt;
     }
 
-    [GeneratedRegex("""content\s*=\s*['"`\[]?(?<table>[^'"`\],\s)]+)""", RegexOptions.IgnoreCase)]
+    /// <summary>
+    /// The content table an FTS5 table's CREATE statement names (content=NAME), or null. FTS5 takes the name bare or
+    /// quoted as SQL quotes it ('...', "...", `...` with the quote doubled inside, or [...]), so a name may hold spaces.
+    /// </summary>
+    private static string? ContentTableOf(string sql)
+    {
+        var match = ContentOption().Match(sql);
+        if (!match.Success)
+        {
+            return null;
+        }
+        var quoted = match.Groups["quoted"].Value;
+        return match.Groups["bracketed"].Success ? match.Groups["bracketed"].Value
+            : match.Groups["bare"].Success ? match.Groups["bare"].Value
+            : quoted[1..^1].Replace(new string(quoted[0], 2), quoted[0].ToString(), StringComparison.Ordinal);
+    }
+
+    [GeneratedRegex("""\bcontent\s*=\s*(?:(?<quoted>'(?:[^']|'')*'|"(?:[^"]|"")*"|`(?:[^`]|``)*`)|\[(?<bracketed>[^\]]*)\]|(?<bare>[^\s,)]+))""", RegexOptions.IgnoreCase)]
     private static partial Regex ContentOption();
+
+    /// <summary>
+    /// Refuses a filter that holds more than one statement ("1; DELETE FROM t"). Inside the parentheses that wrap
+    /// it for running, a second statement is only a syntax error, reported as a bad condition; so the filter is first
+    /// prepared (never run) as the condition of a plain SELECT on <paramref name="relation"/>, where a second
+    /// statement shows as text left over after the first. A first part that does not compile is left to the
+    /// wrapped statement to report.
+    /// </summary>
+    private static void CheckOneStatement(SqliteConnection connection, TableInfo info, string filter, string relation)
+    {
+        var db = connection.Handle!;
+        var rc = raw.sqlite3_prepare_v2(db, $"SELECT 1 FROM {relation} AS t WHERE {filter}\n", out var statement, out var tail);
+        statement.Dispose();
+        if (rc != raw.SQLITE_OK || string.IsNullOrWhiteSpace(tail))
+        {
+            return;
+        }
+        // Left over after the first statement: nothing but comments compiles to no statement at all.
+        rc = raw.sqlite3_prepare_v2(db, tail, out var rest, out _);
+        using (rest)
+        {
+            if (rc == raw.SQLITE_OK && rest.IsInvalid)
+            {
+                return;
+            }
+        }
+        throw new ArcaException(ErrorCode.FilterWrites, $"The row filter for {info.Name} holds more than one SQL statement; nothing was run.",
+            "Write one condition on the table's columns, without ';'.");
+    }
 
     /// <summary>Runs a statement holding the user's filter, refusing anything but exactly one statement.</summary>
     private static void ExecuteFilter(SqliteConnection connection, TableInfo info, string filter, string sql)
