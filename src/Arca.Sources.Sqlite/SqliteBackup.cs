@@ -39,15 +39,46 @@ public sealed class SqliteBackup(IBlobSaver saver)
         var copy = Path.Combine(Path.GetTempPath(), $"arca-sqlite-{Guid.NewGuid():N}.db");
         try
         {
-            var (journalMode, version) = await Task.Run(() => Copy(location, copy, options.Timeout), cancellationToken);
+            // Opened before the connection and closed after it: on POSIX, closing any descriptor of a file drops every lock
+            // the process holds on it, so closing this one while SQLite's read lock is needed would let writers in.
+            await using var live = new FileStream(location.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 16, FileOptions.SequentialScan | FileOptions.Asynchronous);
+            await using var source = SqliteFile.Open(location.Path, SqliteOpenMode.ReadOnly, options.Timeout);
+            // The read transaction waits (up to the timeout) for a writer holding the file, then pins one state.
+            using var transaction = source.BeginTransaction(deferred: true);
+            SqliteFile.Scalar(source, "SELECT count(*) FROM sqlite_schema");
+            var journalMode = (string)SqliteFile.Scalar(source, "PRAGMA journal_mode")!;
+            var version = source.ServerVersion;
+            // In WAL mode the state is the file plus part of the WAL, and checkpoints may rewrite the file meanwhile: the
+            // backup API copies it out, and the lock goes. In rollback-journal mode nobody can write the file while the
+            // read lock is held, so its pages are read in place, sparing a copy of the whole file (writers wait longer).
+            FileStream? copied = null;
+            long length;
+            SqliteConnection manifestConnection;
+            if (journalMode == "wal")
+            {
+                await Task.Run(() =>
+                {
+                    using var destination = SqliteFile.Open(copy, SqliteOpenMode.ReadWriteCreate, options.Timeout);
+                    source.BackupDatabase(destination);
+                }, cancellationToken);
+                transaction.Commit();
+                copied = new FileStream(copy, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan | FileOptions.Asynchronous);
+                length = copied.Length;
+                manifestConnection = SqliteFile.Open(copy, SqliteOpenMode.ReadOnly, TimeSpan.FromSeconds(1));
+            }
+            else
+            {
+                length = Convert.ToInt64(SqliteFile.Scalar(source, "PRAGMA page_count"), System.Globalization.CultureInfo.InvariantCulture) * pageSize;
+                manifestConnection = source;
+            }
             var stat = new FileInfo(location.Path);
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var manifest = Task.Run(() => ReadManifest(copy, location, stop.Token), stop.Token);
+            var manifest = Task.Run(() => ReadManifest(manifestConnection, location, stop.Token), stop.Token);
             SavedContent saved;
             try
             {
-                await using var file = new FileStream(copy, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan | FileOptions.Asynchronous);
-                saved = await new ContentSaver(saver, Chunker.FixedSize(Math.Max(ChunkSize, pageSize))).SaveAsync(file, null, stop.Token);
+                await using var pages = new PrefixStream(copied ?? live, length);
+                saved = await new ContentSaver(saver, Chunker.FixedSize(Math.Max(ChunkSize, pageSize))).SaveAsync(pages, null, stop.Token);
             }
             catch
             {
@@ -56,10 +87,23 @@ public sealed class SqliteBackup(IBlobSaver saver)
             }
             finally
             {
-                // The manifest's reader holds the copy open: it ends before the copy is deleted, whatever happened here.
+                // The manifest's reader holds the connection: it ends before the connection closes, whatever happened here.
                 await Task.WhenAny(manifest);
+                if (manifestConnection != source)
+                {
+                    await manifestConnection.DisposeAsync();
+                }
+                if (copied is not null)
+                {
+                    await copied.DisposeAsync();
+                }
             }
             var (tables, schema) = await manifest;
+            if (saved.Size != length)
+            {
+                throw new ArcaException(ErrorCode.DatabaseCorrupt, $"{location.Display} is shorter than its own header says ({saved.Size:N0} of {length:N0} bytes); nothing was recorded from it.",
+                    "Recover it first (sqlite3 DB .recover), or restore it from an earlier snapshot.");
+            }
             var timeNs = new DateTimeOffset(stat.LastWriteTimeUtc).ToUnixTimeMilliseconds() * 1_000_000;
             var entry = new Node
             {
@@ -93,24 +137,9 @@ public sealed class SqliteBackup(IBlobSaver saver)
         }
     }
 
-    /// <summary>Copies one consistent state of the database into <paramref name="copy"/>; returns its journal mode and SQLite's version.</summary>
-    private static (string JournalMode, string Version) Copy(SqliteLocation location, string copy, TimeSpan timeout)
+    /// <summary>Checks the state <paramref name="connection"/> reads (quick_check), and counts and hashes every table in it.</summary>
+    private static (List<TableInfo> Tables, string Schema) ReadManifest(SqliteConnection connection, SqliteLocation location, CancellationToken cancellationToken)
     {
-        using var source = SqliteFile.Open(location.Path, SqliteOpenMode.ReadOnly, timeout);
-        // The read transaction waits (up to the timeout) for a writer holding the file, then pins the state the copy takes.
-        using var transaction = source.BeginTransaction(deferred: true);
-        SqliteFile.Scalar(source, "SELECT count(*) FROM sqlite_schema");
-        var journalMode = (string)SqliteFile.Scalar(source, "PRAGMA journal_mode")!;
-        using (var destination = SqliteFile.Open(copy, SqliteOpenMode.ReadWriteCreate, timeout))
-        {
-            source.BackupDatabase(destination);
-        }
-        return (journalMode, source.ServerVersion);
-    }
-
-    private static (List<TableInfo> Tables, string Schema) ReadManifest(string copy, SqliteLocation location, CancellationToken cancellationToken)
-    {
-        using var connection = SqliteFile.Open(copy, SqliteOpenMode.ReadOnly, TimeSpan.FromSeconds(1));
         var problems = new List<string>();
         using (var command = connection.CreateCommand())
         {
@@ -152,4 +181,44 @@ public sealed class SqliteBackup(IBlobSaver saver)
 
     /// <summary>The <see cref="TableInfo.Format"/> of a SQLite table: its rows are in the database file.</summary>
     public const string SqliteTableFormat = "sqlite-file";
+}
+
+/// <summary>The first <c>length</c> bytes of a stream: a database file's pages, without whatever lies past them.</summary>
+internal sealed class PrefixStream(Stream inner, long length) : Stream
+{
+    private readonly long _length = length;
+    private long _left = length;
+
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => _length;
+    public override long Position { get => _length - _left; set => throw new NotSupportedException(); }
+
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    public override int Read(Span<byte> buffer)
+    {
+        var read = inner.Read(buffer[..(int)Math.Min(buffer.Length, _left)]);
+        _left -= read;
+        return read;
+    }
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        var read = await inner.ReadAsync(buffer[..(int)Math.Min(buffer.Length, _left)], cancellationToken);
+        _left -= read;
+        return read;
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }
