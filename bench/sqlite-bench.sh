@@ -164,6 +164,18 @@ rm -rf "$repo"
 "$ARCA" init -q --repo "$repo" >>"$WORK/log"
 record arca growth 1 first_bytes "$(arca_added)"
 record restic growth 1 first_bytes "$(restic_added)"
+# What chunk boundaries suit a file of fixed-size pages: the share of the file (bytes, before compression) in blocks
+# of 4, 16 and 64 KiB that a change touched, blocks aligned to the start of the file as arca's chunks are.
+changed_blocks() {
+  python3 - "$1" "$2" "$SRC" <<'CMP' >>"$TSV"
+import sys
+tag, old, new = sys.argv[1], open(sys.argv[2], "rb").read(), open(sys.argv[3], "rb").read()
+for size in (4096, 16384, 65536):
+    changed = sum(1 for at in range(0, len(new), size) if new[at:at + size] != old[at:at + size])
+    print(f"file\tblocks\t1\t{tag}_{size}\t{changed * size / len(new)}")
+CMP
+}
+cp "$SRC" "$D/before.db"
 # (a) typical OLTP: 0.5% new rows at the end (created_at after every existing one, increasing, and in the FTS5
 # index), 0.5% of all rows updated among the newest 10% (price and note).
 sqlite3 -bail "$SRC" "BEGIN" \
@@ -176,11 +188,15 @@ sqlite3 -bail "$SRC" "BEGIN" \
   "COMMIT"
 record arca growth 1 oltp_bytes "$(arca_added)"
 record restic growth 1 oltp_bytes "$(restic_added)"
+changed_blocks oltp "$D/before.db"
+cp "$SRC" "$D/before.db"
 # (b) 1% of rows updated uniformly at random.
 sqlite3 -bail "$SRC" "WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < $ROWS / 100)
                       UPDATE items SET price = coalesce(price, 0) + 2 WHERE id IN (SELECT 1 + (n * 104729) % $ROWS FROM g)"
 record arca growth 1 random_bytes "$(arca_added)"
 record restic growth 1 random_bytes "$(restic_added)"
+changed_blocks random "$D/before.db"
+rm -f "$D/before.db"
 record machine load 1 end "$(load)"
 rm -rf "$WORK"/repo-* "$RESTIC_REPOSITORY" "$RESTIC_CACHE_DIR" "$D"
 
@@ -224,6 +240,13 @@ for key, label, target in [("oltp_bytes", "(a) OLTP: 0.5% appended, 0.5% of the 
     verdict = target if target == "report" else f"{target} " + ("met" if a / af <= 0.10 else "**not met**")
     print(f"| {label} | {a / af:.3f} ({a / 2**20:.1f} of {af / 2**20:.1f} MiB) | {r / rf:.3f} ({r / 2**20:.1f} of {rf / 2**20:.1f} MiB) | {verdict} |")
 print("\nrestic's figures are the data_added of its --json summary (before compression); arca's are bytes_added_stored.\n")
+print("Share of the file (bytes before compression) in the blocks each change touched, by block size "
+      "(arca's chunks are 64 KiB blocks):\n")
+print("| change | 4 KiB (one page) | 16 KiB | 64 KiB |")
+print("|---|---|---|---|")
+for key, label in [("oltp", "(a) OLTP"), ("random", "(b) 1% random")]:
+    print(f"| {label} | " + " | ".join(f"{med('file', 'blocks', f'{key}_{b}'):.3f}" for b in (4096, 16384, 65536)) + " |")
+print()
 print("The parts of a backup, each timed alone (one run, wall s / CPU s):\n")
 print("| part | wall | CPU |")
 print("|---|---|---|")
