@@ -247,12 +247,12 @@ print("|---|---|---|---|")
 for key, label in [("oltp", "(a) OLTP"), ("random", "(b) 1% random")]:
     print(f"| {label} | " + " | ".join(f"{med('file', 'blocks', f'{key}_{b}'):.3f}" for b in (4096, 16384, 65536)) + " |")
 print()
-print("The parts of a backup, each timed alone (one run, wall s / CPU s):\n")
+print("The parts of a backup, each timed alone with Debian's sqlite3 (one run, wall s / CPU s):\n")
 print("| part | wall | CPU |")
 print("|---|---|---|")
 for step, label in [("copy", "sqlite3 .backup (what arca's copy step does, through SQLite's backup API)"),
                     ("zstd", "zstd -3 of the copy (one thread)"),
-                    ("quick_check", "PRAGMA quick_check (arca runs it on the copy)"),
+                    ("quick_check", "PRAGMA quick_check (arca runs it on the copy, with its own SQLite 3.50, which also checks FTS5 indexes)"),
                     ("scan", "a SELECT reading every value of every row (arca hashes each table's rows for the manifest)"),
                     ("command", "arca snapshots: any command's start, key derivation, index"),
                     ("file", "arca backup of the copy as a plain file: read, chunk (content-defined), compress, encrypt, store"),
