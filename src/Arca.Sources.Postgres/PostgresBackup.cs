@@ -260,7 +260,7 @@ public sealed class PostgresBackup(IBlobSaver saver, IBlobLoader loader, ITreeLo
             }
             long rows = 0;
             var saved = await contentSaver.SaveAsync(live, bytes => rows += bytes.Count((byte)'\n'), cancellationToken);
-            return TableNode(table, timeNs, saved.Size, saved.Content, info with { Rows = rows, Checksum = saved.Sha256Hex });
+            return TableNode(table, timeNs, saved.Size, saved.Content, info with { Rows = rows, Checksum = saved.Sha256Hex! });
         }
         catch (Native.PgNativeException ex) when (filter is not null && ex.SqlState is { } state &&
             (state == "25006" || state.StartsWith("42", StringComparison.Ordinal) || state.StartsWith("22", StringComparison.Ordinal)))

@@ -33,6 +33,12 @@ public sealed class SqliteBackup(IBlobSaver saver)
     /// </summary>
     public const int ChunkSize = 16 * 1024;
 
+    /// <summary>
+    /// zstd level 1 for pages, as for PostgreSQL's rows: about twice as fast as level 3, which kept the backup's cores
+    /// busiest, for a slightly larger repository.
+    /// </summary>
+    private const int PageCompressionLevel = 1;
+
     public async Task<SqliteBackupResult> RunAsync(SqliteLocation location, SqliteBackupOptions options, CancellationToken cancellationToken)
     {
         var pageSize = SqliteFile.CheckHeader(location.Path, location.Display);
@@ -80,7 +86,8 @@ public sealed class SqliteBackup(IBlobSaver saver)
             try
             {
                 await using var pages = new PrefixStream(copied ?? live, length);
-                saved = await new ContentSaver(saver, Chunker.FixedSize(Math.Max(ChunkSize, pageSize))).SaveAsync(pages, null, stop.Token);
+                saved = await new ContentSaver(saver, Chunker.FixedSize(Math.Max(ChunkSize, pageSize)), PageCompressionLevel, hashStream: false)
+                    .SaveAsync(pages, null, stop.Token);
             }
             catch
             {

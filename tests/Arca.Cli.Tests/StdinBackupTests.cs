@@ -27,6 +27,18 @@ public sealed class StdinBackupTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task The_command_does_not_see_the_repository_password()
+    {
+        await using var sandbox = await CliSandbox.CreateAsync(Backend.Local);
+        await sandbox.InitAsync();
+        (await sandbox.RunAsync(true, "backup", "--stdin-from-command", "--stdin-filename", "env.txt", "--",
+            "sh", "-c", "printf '%s' \"${ARCA_PASSWORD-unset}\"")).ShouldSucceed();
+        var target = sandbox.Path("target");
+        (await sandbox.RunAsync("restore", "latest", "--target", target)).ShouldSucceed();
+        File.ReadAllText(Path.Combine(target, "env.txt")).ShouldBe("unset");
+    }
+
+    [Fact]
     public async Task A_commands_output_comes_back_exactly_through_dump_and_restore_beside_the_files_backed_up_with_it()
     {
         await using var sandbox = await CliSandbox.CreateAsync(Backend.Local);

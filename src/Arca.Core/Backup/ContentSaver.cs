@@ -4,8 +4,8 @@ using Arca.Repo.Chunking;
 
 namespace Arca.Backup;
 
-/// <summary>What <see cref="ContentSaver"/> stored for one stream.</summary>
-public sealed record SavedContent(IReadOnlyList<BlobId> Content, long Size, string Sha256Hex, long BlobsAdded, long BytesAdded);
+/// <summary>What <see cref="ContentSaver"/> stored for one stream; <see cref="Sha256Hex"/> is null when the saver was told not to hash.</summary>
+public sealed record SavedContent(IReadOnlyList<BlobId> Content, long Size, string? Sha256Hex, long BlobsAdded, long BytesAdded);
 
 /// <summary>
 /// Stores a stream of unknown length (a table's rows, a command's output) as the content of one entry:
@@ -14,7 +14,8 @@ public sealed record SavedContent(IReadOnlyList<BlobId> Content, long Size, stri
 /// Also hashes the whole stream with SHA-256, for sources that record a checksum of what they read.
 /// </summary>
 /// <param name="compressionLevel">A zstd level to use instead of the repository's, or null for the repository's.</param>
-public sealed class ContentSaver(IBlobSaver saver, Chunker chunker, int? compressionLevel = null)
+/// <param name="hashStream">Whether to hash the whole stream (a source that checks what it read another way need not pay for it).</param>
+public sealed class ContentSaver(IBlobSaver saver, Chunker chunker, int? compressionLevel = null, bool hashStream = true)
 {
     /// <summary>Chunks being stored at once: one per core keeps them all busy, and bounds memory to as many chunks.</summary>
     private static readonly int InFlight = Math.Max(2, Environment.ProcessorCount);
@@ -33,7 +34,10 @@ public sealed class ContentSaver(IBlobSaver saver, Chunker chunker, int? compres
             using var chunks = new StreamChunker(source, chunker, BufferPool.Shared);
             while (await chunks.NextAsync(failed.Token) is { } chunk)
             {
-                sha.AppendData(chunk.Span);
+                if (hashStream)
+                {
+                    sha.AppendData(chunk.Span);
+                }
                 observe?.Invoke(chunk.Span);
                 size += chunk.Length;
                 // The chunker reuses its buffer on the next call: the worker gets a copy.
@@ -93,6 +97,6 @@ public sealed class ContentSaver(IBlobSaver saver, Chunker chunker, int? compres
         {
             ids.Add(await task);
         }
-        return new SavedContent(ids, size, Convert.ToHexStringLower(sha.GetHashAndReset()), added, addedBytes);
+        return new SavedContent(ids, size, hashStream ? Convert.ToHexStringLower(sha.GetHashAndReset()) : null, added, addedBytes);
     }
 }

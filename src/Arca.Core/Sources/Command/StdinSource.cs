@@ -45,7 +45,7 @@ public sealed class StdinSource(IBlobSaver saver, Chunker chunker, TimeProvider 
         var timeNs = NowNs();
         await using var input = open();
         var saved = await new ContentSaver(saver, chunker).SaveAsync(input, null, cancellationToken);
-        return new StdinBackup(FileNode(name, saved, timeNs, new StdinInfo()), saved.Sha256Hex, []);
+        return new StdinBackup(FileNode(name, saved, timeNs, new StdinInfo()), saved.Sha256Hex!, []);
     }
 
     private async Task<StdinBackup> BackupCommandAsync(string name, IReadOnlyList<string> command, CancellationToken cancellationToken)
@@ -62,6 +62,9 @@ public sealed class StdinSource(IBlobSaver saver, Chunker chunker, TimeProvider 
         {
             start.ArgumentList.Add(argument);
         }
+        // The command needs its own environment, not the repository's passwords.
+        start.Environment.Remove("ARCA_PASSWORD");
+        start.Environment.Remove("ARCA_NEW_PASSWORD");
         var timeNs = NowNs();
         Process process;
         try
@@ -109,7 +112,7 @@ public sealed class StdinSource(IBlobSaver saver, Chunker chunker, TimeProvider 
             var warnings = said.Length > 0
                 ? new[] { $"the command \"{display}\" wrote {errors.Total:N0} characters to standard error, ending: \"{said}\"" }
                 : [];
-            return new StdinBackup(FileNode(name, saved, timeNs, new StdinInfo { Command = [.. command] }), saved.Sha256Hex, warnings);
+            return new StdinBackup(FileNode(name, saved, timeNs, new StdinInfo { Command = [.. command] }), saved.Sha256Hex!, warnings);
         }
     }
 
