@@ -81,7 +81,7 @@ public sealed class SqliteBackup(IBlobSaver saver)
             }
             var stat = new FileInfo(location.Path);
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var manifest = Task.Run(() => ReadManifest(manifestConnection, location, stop.Token), stop.Token);
+            var manifest = ReadManifestAsync(manifestConnection, manifestConnection == source ? location.Path : copy, location, stop.Token);
             SavedContent saved;
             try
             {
@@ -146,8 +146,51 @@ public sealed class SqliteBackup(IBlobSaver saver)
         }
     }
 
-    /// <summary>Checks the state <paramref name="connection"/> reads (quick_check), and counts and hashes every table in it.</summary>
-    private static (List<TableInfo> Tables, string Schema) ReadManifest(SqliteConnection connection, SqliteLocation location, CancellationToken cancellationToken)
+    /// <summary>
+    /// Checks the state <paramref name="connection"/> reads (quick_check), and counts and hashes every table in it. The check
+    /// runs on a second connection to <paramref name="path"/> alongside the hashing when that connection can read at once:
+    /// in rollback-journal mode a writer waiting for its exclusive lock keeps new readers out, and waiting for it there
+    /// while the first connection keeps it waiting would deadlock, so then the check runs after the hashing, on the first.
+    /// </summary>
+    private static async Task<(List<TableInfo> Tables, string Schema)> ReadManifestAsync(SqliteConnection connection, string path, SqliteLocation location,
+        CancellationToken cancellationToken)
+    {
+        SqliteConnection? second = null;
+        SqliteTransaction? secondTransaction = null;
+        try
+        {
+            second = SqliteFile.Open(path, SqliteOpenMode.ReadOnly, TimeSpan.Zero);
+            secondTransaction = second.BeginTransaction(deferred: true);
+            SqliteFile.Scalar(second, "SELECT count(*) FROM sqlite_schema");
+        }
+        catch (SqliteException)
+        {
+            secondTransaction?.Dispose();
+            second?.Dispose();
+            second = null;
+        }
+        try
+        {
+            var check = second is null ? null : Task.Run(() => QuickCheck(second, location), cancellationToken);
+            var manifest = await Task.Run(() => HashTables(connection, cancellationToken), cancellationToken);
+            if (check is null)
+            {
+                QuickCheck(connection, location);
+            }
+            else
+            {
+                await check;
+            }
+            return manifest;
+        }
+        finally
+        {
+            secondTransaction?.Dispose();
+            second?.Dispose();
+        }
+    }
+
+    private static void QuickCheck(SqliteConnection connection, SqliteLocation location)
     {
         var problems = new List<string>();
         using (var command = connection.CreateCommand())
@@ -168,6 +211,10 @@ public sealed class SqliteBackup(IBlobSaver saver)
                 $"{location.Display} is corrupt (SQLite's check: '{problems.FirstOrDefault()}'{more}); nothing was recorded from it.",
                 "Recover it first (sqlite3 DB .recover), or restore it from an earlier snapshot.");
         }
+    }
+
+    private static (List<TableInfo> Tables, string Schema) HashTables(SqliteConnection connection, CancellationToken cancellationToken)
+    {
         var tables = new List<TableInfo>();
         foreach (var table in SqliteCatalog.Tables(connection))
         {
