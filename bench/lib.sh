@@ -17,22 +17,23 @@ settle() {
   if [ -n "${snapshots+x}" ]; then "${snapshots[@]}" >/dev/null 2>&1 || true; fi
 }
 
-# timed TOOL STEP REP cmd...: wall seconds and peak RSS (KiB) into the TSV; the command's output to $WORK/log.
+# timed TOOL STEP REP cmd...: wall seconds, peak RSS (KiB) and CPU seconds (user, sys) into the TSV; the command's
+# output to $WORK/log.
 timed() {
   local tool=$1 step=$2 rep=$3
   shift 3
   local tf
   tf=$(mktemp)
   sync
-  if ! /usr/bin/time -f "%e %M" -o "$tf" "$@" >>"$WORK/log" 2>&1; then
+  if ! /usr/bin/time -f "%e %M %U %S" -o "$tf" "$@" >>"$WORK/log" 2>&1; then
     echo "FAILED: $tool $step: $*" >&2
     tail -20 "$WORK/log" >&2
     exit 1
   fi
-  read -r wall rss <"$tf"
+  read -r wall rss user sys <"$tf"
   rm -f "$tf"
-  printf '%s\t%s\t%s\twall\t%s\n%s\t%s\t%s\trss\t%s\n' "$tool" "$step" "$rep" "$wall" "$tool" "$step" "$rep" "$rss" >>"$TSV"
-  printf '  %-8s %-10s rep %s: %7.2f s  %7d KiB\n' "$tool" "$step" "$rep" "$wall" "$rss" >&2
+  for m in "wall $wall" "rss $rss" "user $user" "sys $sys"; do record "$tool" "$step" "$rep" $m; done
+  printf '  %-8s %-10s rep %s: %7.2f s  %7d KiB  (user %.2f s, sys %.2f s)\n' "$tool" "$step" "$rep" "$wall" "$rss" "$user" "$sys" >&2
 }
 
 record() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" >>"$TSV"; }

@@ -35,24 +35,6 @@ TSV=$WORK/results.tsv
 : >"$TSV"
 . "$here/lib.sh"
 
-# lib.sh's timed, plus the CPU time (user and system) of the command's processes.
-timed() {
-  local tool=$1 step=$2 rep=$3
-  shift 3
-  local tf
-  tf=$(mktemp)
-  sync
-  if ! /usr/bin/time -f "%e %M %U %S" -o "$tf" "$@" >>"$WORK/log" 2>&1; then
-    echo "FAILED: $tool $step: $*" >&2
-    tail -20 "$WORK/log" >&2
-    exit 1
-  fi
-  read -r wall rss user sys <"$tf"
-  rm -f "$tf"
-  for m in "wall $wall" "rss $rss" "user $user" "sys $sys"; do record "$tool" "$step" "$rep" $m; done
-  printf '  %-8s %-10s rep %s: %7.2f s  %7d KiB  (user %.2f s, sys %.2f s)\n' "$tool" "$step" "$rep" "$wall" "$rss" "$user" "$sys" >&2
-}
-
 # The items table, every value quoted with its type (blobs as X'..'), in key order, hashed.
 itemshash() { sqlite3 "$1" ".mode quote" "SELECT * FROM items ORDER BY id" | sha256sum | cut -c1-64; }
 dumphash() { sqlite3 "$1" .dump | sha256sum | cut -c1-64; }

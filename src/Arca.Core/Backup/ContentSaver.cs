@@ -1,11 +1,27 @@
 using System.Security.Cryptography;
 using Arca.Repo;
 using Arca.Repo.Chunking;
+using Arca.Trees;
 
 namespace Arca.Backup;
 
 /// <summary>What <see cref="ContentSaver"/> stored for one stream; <see cref="Sha256Hex"/> is null when the saver was told not to hash.</summary>
-public sealed record SavedContent(IReadOnlyList<BlobId> Content, long Size, string? Sha256Hex, long BlobsAdded, long BytesAdded);
+public sealed record SavedContent(IReadOnlyList<BlobId> Content, long Size, string? Sha256Hex, long BlobsAdded, long BytesAdded)
+{
+    /// <summary>A file entry holding this content, made by Arca now (not read from disk): owned by whoever runs the backup.</summary>
+    public Node ToFileNode(string name, uint mode, long timeNs) => new()
+    {
+        Name = name,
+        Type = NodeType.File,
+        Mode = mode,
+        Uid = Native.Posix.EffectiveUserId,
+        Gid = Native.Posix.EffectiveGroupId,
+        Size = Size,
+        ModifyTimeNs = timeNs,
+        ChangeTimeNs = timeNs,
+        Content = Content,
+    };
+}
 
 /// <summary>
 /// Stores a stream of unknown length (a table's rows, a command's output) as the content of one entry:

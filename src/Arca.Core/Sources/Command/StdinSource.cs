@@ -1,7 +1,6 @@
 using System.ComponentModel;
 using System.Diagnostics;
 using Arca.Backup;
-using Arca.Native;
 using Arca.Repo;
 using Arca.Repo.Chunking;
 using Arca.Trees;
@@ -133,17 +132,5 @@ public sealed class StdinSource(IBlobSaver saver, Chunker chunker, TimeProvider 
 
     private long NowNs() => (time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * 100;
 
-    private static Node FileNode(string name, SavedContent saved, long timeNs, StdinInfo info) => new()
-    {
-        Name = name,
-        Type = NodeType.File,
-        Mode = FileMode,
-        Uid = Posix.EffectiveUserId,
-        Gid = Posix.EffectiveGroupId,
-        Size = saved.Size,
-        ModifyTimeNs = timeNs,
-        ChangeTimeNs = timeNs,
-        Content = saved.Content,
-        Stdin = info,
-    };
+    private static Node FileNode(string name, SavedContent saved, long timeNs, StdinInfo info) => saved.ToFileNode(name, FileMode, timeNs) with { Stdin = info };
 }

@@ -1,6 +1,5 @@
 using System.Text;
 using Arca.Backup;
-using Arca.Native;
 using Arca.Repo;
 using Arca.Repo.Chunking;
 using Arca.Restore;
@@ -52,17 +51,8 @@ public sealed class EnvironmentSource(IBlobSaver saver, Chunker chunker, TimePro
         var timeNs = (time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * 100;
         using var content = new MemoryStream(EnvFile.Write(selected), writable: false);
         var saved = await new ContentSaver(saver, chunker).SaveAsync(content, null, cancellationToken);
-        var entry = new Node
+        var entry = saved.ToFileNode(FileName, FileMode, timeNs) with
         {
-            Name = FileName,
-            Type = NodeType.File,
-            Mode = FileMode,
-            Uid = Posix.EffectiveUserId,
-            Gid = Posix.EffectiveGroupId,
-            Size = saved.Size,
-            ModifyTimeNs = timeNs,
-            ChangeTimeNs = timeNs,
-            Content = saved.Content,
             Env = new EnvInfo { Patterns = [.. patterns.Select(p => p.Pattern)], Names = [.. selected.Select(v => v.Key)] },
         };
         var warnings = leftOut.Select(name => $"the environment variable '{Printable(name)}' was left out of {FileName}: its name is not one a shell accepts.").ToList();
