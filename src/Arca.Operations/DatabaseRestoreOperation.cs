@@ -115,16 +115,9 @@ public sealed class DatabaseRestoreOperation
         {
             return (id, await new TableRestore(repository).RunAsync(postgres, [.. chosen.Select(t => t.Node!)], options, cancellationToken));
         }
-        var copy = await new SqliteRestore(repository).MaterializeAsync(chosen[0].Entry, [.. chosen.Select(t => t.Info)], cancellationToken);
-        try
-        {
-            var tables = chosen.Select(t => (t.Info, (TableRestore.CopyTextSource)((stream, types, ct) => ForeignRows.WriteCopyTextAsync(copy, t.Info, types, stream, ct)))).ToList();
-            return (id, await TableRestore.RunForeignAsync(postgres, tables, options, cancellationToken));
-        }
-        finally
-        {
-            File.Delete(copy);
-        }
+        using var copy = await new SqliteRestore(repository).MaterializeAsync(chosen[0].Entry, [.. chosen.Select(t => t.Info)], cancellationToken);
+        var tables = chosen.Select(t => (t.Info, (TableRestore.CopyTextSource)((stream, types, ct) => ForeignRows.WriteCopyTextAsync(copy.Path, t.Info, types, stream, ct)))).ToList();
+        return (id, await TableRestore.RunForeignAsync(postgres, tables, options, cancellationToken));
     }
 
     public async Task<(SnapshotId Id, DatabaseRestoreResult Result)> RestoreDatabaseAsync(RepositorySession session, DatabaseRestoreRequest request,

@@ -42,7 +42,7 @@ public sealed class SqliteBackup(IBlobSaver saver)
     public async Task<SqliteBackupResult> RunAsync(SqliteLocation location, SqliteBackupOptions options, CancellationToken cancellationToken)
     {
         var pageSize = SqliteFile.CheckHeader(location.Path, location.Display);
-        var copy = Path.Combine(Path.GetTempPath(), $"arca-sqlite-{Guid.NewGuid():N}.db");
+        using var copy = TemporaryDatabase.Create();
         try
         {
             // Opened before the connection and closed after it: on POSIX, closing any descriptor of a file drops every lock
@@ -64,15 +64,15 @@ public sealed class SqliteBackup(IBlobSaver saver)
             {
                 await Task.Run(() =>
                 {
-                    using var destination = SqliteFile.Open(copy, SqliteOpenMode.ReadWriteCreate, options.Timeout);
+                    using var destination = SqliteFile.Open(copy.Path, SqliteOpenMode.ReadWriteCreate, options.Timeout);
                     // A throwaway file: no journal, no flush to disk (both cost as much as the copy itself).
                     SqliteFile.Execute(destination, "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF");
                     source.BackupDatabase(destination);
                 }, cancellationToken);
                 transaction.Commit();
-                copied = new FileStream(copy, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan | FileOptions.Asynchronous);
+                copied = new FileStream(copy.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan | FileOptions.Asynchronous);
                 length = copied.Length;
-                manifestConnection = SqliteFile.Open(copy, SqliteOpenMode.ReadOnly, TimeSpan.FromSeconds(1));
+                manifestConnection = SqliteFile.Open(copy.Path, SqliteOpenMode.ReadOnly, TimeSpan.FromSeconds(1));
             }
             else
             {
@@ -81,7 +81,7 @@ public sealed class SqliteBackup(IBlobSaver saver)
             }
             var stat = new FileInfo(location.Path);
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var manifest = ReadManifestAsync(manifestConnection, manifestConnection == source ? location.Path : copy, location, stop.Token);
+            var manifest = ReadManifestAsync(manifestConnection, manifestConnection == source ? location.Path : copy.Path, location, stop.Token);
             SavedContent saved;
             try
             {
@@ -139,10 +139,6 @@ public sealed class SqliteBackup(IBlobSaver saver)
         catch (SqliteException ex) when (SqliteFile.Translate(ex, location.Display, options.Timeout) is { } error)
         {
             throw error;
-        }
-        finally
-        {
-            File.Delete(copy);
         }
     }
 

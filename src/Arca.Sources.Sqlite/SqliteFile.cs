@@ -58,6 +58,19 @@ internal static class SqliteFile
         return connection;
     }
 
+    /// <summary>The files SQLite may keep beside a database file: its rollback journal, its WAL and the WAL's shared memory.</summary>
+    public static readonly string[] CompanionSuffixes = ["-journal", "-wal", "-shm"];
+
+    /// <summary>Deletes a database file and its companions (<see cref="CompanionSuffixes"/>); missing ones are fine.</summary>
+    public static void DeleteWithCompanions(string path)
+    {
+        File.Delete(path);
+        foreach (var suffix in CompanionSuffixes)
+        {
+            File.Delete(path + suffix);
+        }
+    }
+
     public static void Execute(SqliteConnection connection, string sql)
     {
         using var command = connection.CreateCommand();

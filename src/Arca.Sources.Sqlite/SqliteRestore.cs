@@ -69,7 +69,7 @@ public sealed partial class SqliteRestore(IBlobLoader loader)
             if (exists)
             {
                 // The old file's journal or WAL belongs to the old file: left beside the new one, SQLite would replay it there.
-                foreach (var suffix in new[] { "-journal", "-wal", "-shm" })
+                foreach (var suffix in SqliteFile.CompanionSuffixes)
                 {
                     File.Delete(target + suffix);
                 }
@@ -79,10 +79,7 @@ public sealed partial class SqliteRestore(IBlobLoader loader)
         }
         finally
         {
-            foreach (var suffix in new[] { "", "-journal", "-wal", "-shm" })
-            {
-                File.Delete(temporary + suffix);
-            }
+            SqliteFile.DeleteWithCompanions(temporary);
         }
     }
 
@@ -98,13 +95,13 @@ public sealed partial class SqliteRestore(IBlobLoader loader)
             throw new ArcaException(ErrorCode.Usage, "--into renames one table, and several were named.", "Restore one table at a time with --into.");
         }
         SqliteFile.CheckHeader(target.Path, target.Display);
-        var copy = await MaterializeAsync(entry, tables, cancellationToken);
+        using var copy = await MaterializeAsync(entry, tables, cancellationToken);
         try
         {
             await using var connection = SqliteFile.Open(target.Path, SqliteOpenMode.ReadWrite, timeout);
             // Foreign keys are the application's rules: a restore obeys them too (SQLite leaves them off per connection).
             SqliteFile.Execute(connection, "PRAGMA foreign_keys = ON");
-            SqliteFile.Execute(connection, $"ATTACH DATABASE {SqliteFile.Literal(copy)} AS {Attached}");
+            SqliteFile.Execute(connection, $"ATTACH DATABASE {SqliteFile.Literal(copy.Path)} AS {Attached}");
             try
             {
                 var results = new List<TableRestoreResult>();
@@ -123,32 +120,28 @@ public sealed partial class SqliteRestore(IBlobLoader loader)
         {
             throw error;
         }
-        finally
-        {
-            File.Delete(copy);
-        }
     }
 
     /// <summary>
     /// Writes the database file of <paramref name="entry"/> to a temporary file and proves that <paramref name="tables"/> in
-    /// it hold the rows backed up. Returns the file's path; the caller deletes it.
+    /// it hold the rows backed up. The caller disposes the file.
     /// </summary>
-    public async Task<string> MaterializeAsync(Node entry, IReadOnlyList<TableInfo> tables, CancellationToken cancellationToken)
+    public async Task<TemporaryDatabase> MaterializeAsync(Node entry, IReadOnlyList<TableInfo> tables, CancellationToken cancellationToken)
     {
-        var copy = Path.Combine(Path.GetTempPath(), $"arca-sqlite-{Guid.NewGuid():N}.db");
+        var copy = TemporaryDatabase.Create();
         try
         {
-            await using (var output = new FileStream(copy, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
+            await using (var output = new FileStream(copy.Path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
             await using (var content = new ContentReader(loader, entry.Content ?? []))
             {
                 await content.CopyToAsync(output, 1 << 20, cancellationToken);
             }
-            await Task.Run(() => Verify(copy, entry.Database!, tables, integrity: false, cancellationToken), cancellationToken);
+            await Task.Run(() => Verify(copy.Path, entry.Database!, tables, integrity: false, cancellationToken), cancellationToken);
             return copy;
         }
         catch
         {
-            File.Delete(copy);
+            copy.Dispose();
             throw;
         }
     }

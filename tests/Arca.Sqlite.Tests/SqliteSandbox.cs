@@ -6,7 +6,8 @@ namespace Arca.Sqlite.Tests;
 /// <summary>
 /// One test's world: a temp folder holding a repository (ARCA_REPOSITORY points to it) and the test's database
 /// files, and the built <c>arca</c> run on them as a user would run it (a separate process, so SQLite's file
-/// locks between arca and the test's own connections are the real ones between two programs).
+/// locks between arca and the test's own connections are the real ones between two programs). arca's temporary
+/// folder is one of the sandbox's own, and every run must leave it empty, whether it succeeded or failed.
 /// </summary>
 internal sealed class SqliteSandbox : IDisposable
 {
@@ -14,8 +15,12 @@ internal sealed class SqliteSandbox : IDisposable
     {
         Temp = temp;
         Repository = temp.Combine("repo");
-        Runner = new CliRunner(Repository);
+        TemporaryFolder = Directory.CreateDirectory(temp.Combine("tmp")).FullName;
+        Runner = new CliRunner(Repository).With("TMPDIR", TemporaryFolder);
     }
+
+    /// <summary>The TMPDIR of every run.</summary>
+    public string TemporaryFolder { get; }
 
     public TempDirectory Temp { get; }
     public string Repository { get; }
@@ -32,8 +37,14 @@ internal sealed class SqliteSandbox : IDisposable
     /// <summary>A path inside the sandbox's folder; nothing is created.</summary>
     public string Path(params string[] parts) => Temp.Combine(parts);
 
-    /// <summary>Runs the built program.</summary>
-    public Task<CliResult> RunAsync(params string[] args) => Runner.RunBinaryAsync(args);
+    /// <summary>Runs the built program; fails the test if the run left anything in its temporary folder.</summary>
+    public async Task<CliResult> RunAsync(params string[] args)
+    {
+        var result = await Runner.RunBinaryAsync(args);
+        Directory.EnumerateFileSystemEntries(TemporaryFolder).Select(System.IO.Path.GetFileName)
+            .ShouldBeEmpty($"arca {string.Join(' ', args)} left these in its temporary folder");
+        return result;
+    }
 
     /// <summary>Backs up and returns the snapshot's id and the JSON summary; fails the test unless the backup succeeds.</summary>
     public async Task<(string Id, JsonElement Summary)> BackupAsync(params string[] args)

@@ -76,6 +76,44 @@ public sealed class S3StorageTests : StorageContract, IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_staged_pack_has_no_name_in_the_temporary_folder_while_it_is_written()
+    {
+        // Whatever becomes of the writer (killed, or abandoned by a failed backup), its staging file must not be left behind.
+        var storage = Open(_location!);
+        var before = OpenStagingFiles();
+
+        await using var staged = await ((IStorage)storage).StageAsync(StorageKind.Pack, None);
+        await staged.AppendAsync(Bytes(1000, seed: 3), None);
+
+        // Other tests of the assembly may be staging too: every staging file open is nameless, and this one is among them.
+        var opened = OpenStagingFiles().Except(before).ToList();
+        opened.ShouldNotBeEmpty();
+        opened.ShouldAllBe(target => target.EndsWith(" (deleted)", StringComparison.Ordinal));
+    }
+
+    /// <summary>What this process's open descriptors point to in the temporary folder's staging files (Linux: /proc/self/fd).</summary>
+    private static HashSet<string> OpenStagingFiles()
+    {
+        var found = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var descriptor in Directory.EnumerateFileSystemEntries("/proc/self/fd"))
+        {
+            try
+            {
+                var target = new FileInfo(descriptor).LinkTarget;
+                if (target is not null && target.StartsWith(Path.Combine(Path.GetTempPath(), "arca-stage-"), StringComparison.Ordinal))
+                {
+                    found.Add(target);
+                }
+            }
+            catch (IOException)
+            {
+                // The descriptor closed while the folder was read.
+            }
+        }
+        return found;
+    }
+
+    [Fact]
     public async Task A_second_write_of_a_name_leaves_the_first_in_place()
     {
         // Names are written once (If-None-Match: *): a racing writer of the same name does not replace it.

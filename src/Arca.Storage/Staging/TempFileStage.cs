@@ -2,8 +2,9 @@ namespace Arca.Storage.Staging;
 
 /// <summary>
 /// Stages in a file of the machine's temporary folder and commits through <see cref="IStorage.PutAsync"/>:
-/// the way for any storage that cannot stage in place (object stores, decorators). The file is unlinked as
-/// soon as it is closed, so a crashed writer leaves at most an orphan that the next reboot clears.
+/// the way for any storage that cannot stage in place (object stores, decorators). The file's name is unlinked
+/// as soon as it is open, so nothing is left behind whatever becomes of the writer: killed, or abandoned
+/// undisposed by a failed backup. (Deleting on close left a file of up to a pack's size per abandoned writer.)
 /// </summary>
 internal sealed class TempFileStage : IStagedFile
 {
@@ -28,8 +29,8 @@ internal sealed class TempFileStage : IStagedFile
                 Access = FileAccess.ReadWrite,
                 Share = FileShare.None,
                 BufferSize = 0,
-                Options = FileOptions.DeleteOnClose,
             });
+            File.Delete(path);
             return new TempFileStage(target, file);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
