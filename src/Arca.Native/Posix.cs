@@ -29,19 +29,41 @@ public static class Posix
     public static FileStatus LinkStatus(string path)
     {
         ValidatePath(path);
-        StatxBuffer buffer;
+        var error = Statx(path, out var buffer);
+        return error == 0 ? ToStatus(buffer, path) : throw Errors.FromErrno(error, "statx", path);
+    }
+
+    /// <summary>
+    /// <see cref="LinkStatus"/> for a path that may well not exist (a restore's destinations): false when it does not
+    /// (ENOENT, ENOTDIR), without the cost of an exception; other failures throw as <see cref="LinkStatus"/> does.
+    /// </summary>
+    public static bool TryLinkStatus(string path, out FileStatus status)
+    {
+        ValidatePath(path);
+        var error = Statx(path, out var buffer);
+        if (error is LibC.ENOENT or LibC.ENOTDIR)
+        {
+            status = default;
+            return false;
+        }
+        status = error == 0 ? ToStatus(buffer, path) : throw Errors.FromErrno(error, "statx", path);
+        return true;
+    }
+
+    /// <summary>statx without following a final symlink; returns 0 or the errno.</summary>
+    private static int Statx(string path, out StatxBuffer buffer)
+    {
         int result;
         do
         {
             result = LibC.Statx(LibC.AtFdCwd, path, LibC.AtSymlinkNoFollow, LibC.StatxBasicStats, out buffer);
         }
         while (result != 0 && Marshal.GetLastPInvokeError() == LibC.EINTR);
+        return result == 0 ? 0 : Marshal.GetLastPInvokeError();
+    }
 
-        if (result != 0)
-        {
-            throw Errors.FromErrno(Marshal.GetLastPInvokeError(), "statx", path);
-        }
-
+    private static FileStatus ToStatus(in StatxBuffer buffer, string path)
+    {
         try
         {
             return new FileStatus(

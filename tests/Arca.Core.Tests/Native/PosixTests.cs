@@ -38,6 +38,19 @@ public sealed class PosixTests : IDisposable
     }
 
     [Fact]
+    public void TryLinkStatus_is_false_for_a_missing_path_or_one_under_a_file_and_throws_for_a_name_too_long()
+    {
+        var file = NewFile("plain.bin", 10);
+
+        Posix.TryLinkStatus(_temp.Combine("missing"), out _).ShouldBeFalse();
+        Posix.TryLinkStatus(Path.Combine(file, "child"), out _).ShouldBeFalse(); // ENOTDIR
+        Posix.TryLinkStatus(file, out var status).ShouldBeTrue();
+        status.ShouldBe(Posix.LinkStatus(file));
+        // A path too long for the kernel is not "missing": it is an error, as from LinkStatus.
+        Should.Throw<IOException>(() => Posix.TryLinkStatus(_temp.Combine(new string('x', 300)), out _));
+    }
+
+    [Fact]
     public void LinkStatus_agrees_with_gnu_stat()
     {
         var path = NewFile("compare.bin", 4321);
