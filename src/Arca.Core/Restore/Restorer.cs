@@ -36,7 +36,7 @@ public sealed class Restorer
         var includes = normalized.Contains("") ? [] : normalized;
         var found = new HashSet<string>(StringComparer.Ordinal);
         var actions = new List<RestoreAction>();
-        await WalkAsync(root, "", target, destinationIsNew: !Path.Exists(target), includes, found, options, actions, cancellationToken);
+        await WalkAsync(_trees.LoadTreeAsync(root, cancellationToken), "", target, destinationIsNew: !Path.Exists(target), includes, found, options, actions, cancellationToken);
         var missing = includes.Where(i => !found.Contains(i)).ToList();
         if (missing.Count > 0)
         {
@@ -48,16 +48,22 @@ public sealed class Restorer
 
     public static string NormalizeSnapshotPath(string path) => string.Join('/', path.Split('/', StringSplitOptions.RemoveEmptyEntries));
 
+    /// <summary>
+    /// How many subtrees of one folder are loaded ahead of the walk: loading (read, decrypt, decompress, parse) is most
+    /// of a plan's time, and done one by one it kept one core busy while the others waited for the plan.
+    /// </summary>
+    private const int SubtreesAhead = 16;
+
     /// <param name="destinationIsNew">The folder <paramref name="destination"/> does not exist yet, so nothing in it does:
     /// its entries are created without asking the file system (a stat of each would cost a tenth of a fresh restore).</param>
-    private async Task WalkAsync(BlobId treeId, string prefix, string destination, bool destinationIsNew, List<string> includes, HashSet<string> found,
+    private async Task WalkAsync(Task<Tree> loading, string prefix, string destination, bool destinationIsNew, List<string> includes, HashSet<string> found,
         RestoreOptions options, List<RestoreAction> actions, CancellationToken cancellationToken)
     {
-        var tree = await _trees.LoadTreeAsync(treeId, cancellationToken);
+        var tree = await loading;
+        var chosen = new List<(Node Node, string Path, bool Selected)>();
         foreach (var node in tree.Nodes)
         {
             var path = prefix.Length == 0 ? node.Name : prefix + "/" + node.Name;
-            var dest = Path.Join(destination, node.Name);
             if (options.Excludes.Any(g => g.IsMatch("/" + path, node.Name)))
             {
                 continue;
@@ -80,22 +86,31 @@ public sealed class Restorer
                     onTheWay = true;
                 }
             }
-            if (!selected && !onTheWay)
+            if (selected || (onTheWay && node.Type == NodeType.Dir))
             {
-                continue;
+                chosen.Add((node, path, selected));
             }
+        }
+
+        var subtrees = chosen.Where(c => c.Node is { Type: NodeType.Dir, Subtree: not null }).Select(c => c.Node.Subtree!.Value).ToList();
+        var ahead = new Queue<Task<Tree>>();
+        var started = 0;
+        void LoadAhead()
+        {
+            while (started < subtrees.Count && ahead.Count < SubtreesAhead)
+            {
+                ahead.Enqueue(_trees.LoadTreeAsync(subtrees[started++], cancellationToken));
+            }
+        }
+        foreach (var (node, path, selected) in chosen)
+        {
+            var dest = Path.Join(destination, node.Name);
             var kind = destinationIsNew ? RestoreActionKind.Create : Decide(node, dest, options.Overwrite);
-            if (node.Type == NodeType.Dir)
+            actions.Add(new RestoreAction(path, dest, node, kind));
+            if (node is { Type: NodeType.Dir, Subtree: not null })
             {
-                actions.Add(new RestoreAction(path, dest, node, kind));
-                if (node.Subtree is { } subtree)
-                {
-                    await WalkAsync(subtree, path, dest, kind == RestoreActionKind.Create, selected ? [] : includes, found, options, actions, cancellationToken);
-                }
-            }
-            else if (selected)
-            {
-                actions.Add(new RestoreAction(path, dest, node, kind));
+                LoadAhead();
+                await WalkAsync(ahead.Dequeue(), path, dest, kind == RestoreActionKind.Create, selected ? [] : includes, found, options, actions, cancellationToken);
             }
         }
     }
