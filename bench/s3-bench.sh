@@ -5,13 +5,11 @@
 #   env: WORK (default /tmp/arca-s3-bench), REPS (default 3), SEED (default 1), SNAPSHOTS (default 30),
 #        TREE (a tree made by gen_tree.py to use; default: fs-bench.sh's, else a new one in WORK)
 #
-# Backup and restore: arca writes to fauxqs on 127.0.0.1 (scripts/s3-server). restic 0.14 cannot use that
-# server: its S3 client (minio-go) signs uploads over http with aws-chunked streaming, which fauxqs stores
-# verbatim, so restic's own config no longer parses ("invalid character 'b' after top-level value"). So
-# restic runs on a local folder, which spares it the network and the server: the comparison favours restic.
-# Prune: each tool builds a repository of SNAPSHOTS snapshots (the tree, changed by 1% before each backup),
-# forgets all but the last 10 and prunes; timed and measured is the prune alone. Both on local folders (the
-# same storage for both), and arca's once more on S3.
+# Backup and restore: both tools write to fauxqs on 127.0.0.1 (scripts/s3-server), each into a bucket of its
+# own; restic with its usual local cache (RESTIC_CACHE_DIR, kept from its backup to its restore). restic's
+# S3 client (minio-go) signs bodies in chunks, which scripts/s3-server patches fauxqs to decode. Prune: each tool builds a repository of SNAPSHOTS snapshots (the tree, changed by 1%
+# before each backup), forgets all but the last 10 and prunes; timed and measured is the prune alone. Both
+# on local folders, then both on S3.
 # Before each timed step the page cache is dropped and refilled with what the step reads (see fs-bench.sh).
 set -euo pipefail
 SIZE=${1:-1G}
@@ -29,7 +27,8 @@ export S3TEST_PORT=${S3TEST_PORT:-45680} S3TEST_DIR=$WORK/s3 S3TEST_RESET=1
 mkdir -p "$WORK"
 bash "$root/scripts/s3-server" start
 trap 'bash "$root/scripts/s3-server" stop >/dev/null 2>&1 || true' EXIT
-export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench-secret AWS_REGION=us-east-1
+# restic reads its region from AWS_DEFAULT_REGION; without one it sends a malformed Authorization header here.
+export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench-secret AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
 S3=http://127.0.0.1:$S3TEST_PORT
 TSV=$WORK/results.tsv
 : >"$TSV"
@@ -56,10 +55,11 @@ transfer() {
       settle "$S3TEST_DIR"; timed arca restore "$rep" "$ARCA" restore latest --target restore -q
       ;;
     restic)
-      export RESTIC_REPOSITORY=$t/repo RESTIC_CACHE_DIR=$t/cache
+      curl -s -o /dev/null -X PUT "$S3/restic-$rep"
+      export RESTIC_REPOSITORY=s3:$S3/restic-$rep/repo RESTIC_CACHE_DIR=$t/cache
       restic init >>"$WORK/log" 2>&1
       settle "$BASE"; timed restic backup "$rep" restic backup --host bench -q "$BASE"
-      settle repo cache; timed restic restore "$rep" restic restore latest --target restore -q
+      settle "$S3TEST_DIR" cache; timed restic restore "$rep" restic restore latest --target restore -q
       ;;
   esac
   diff -r "$BASE" "$(find restore -type d -name "$(basename "$BASE")" | head -1)" >/dev/null \
@@ -79,6 +79,9 @@ prune_run() {
     arca) export ARCA_REPOSITORY=$t/repo ;;
     arca-s3) curl -s -o /dev/null -X PUT "$S3/prune-$rep"; export ARCA_REPOSITORY=s3:$S3/prune-$rep ;;
     restic) export RESTIC_REPOSITORY=$t/repo RESTIC_CACHE_DIR=$t/cache ;;
+    restic-s3)
+      curl -s -o /dev/null -X PUT "$S3/restic-prune-$rep"
+      export RESTIC_REPOSITORY=s3:$S3/restic-prune-$rep/repo RESTIC_CACHE_DIR=$t/cache ;;
   esac
   if [ "$tool" = arca ]; then "$ARCA" init -q >>"$WORK/log"; else restic init >>"$WORK/log" 2>&1; fi
   for i in $(seq 1 "$SNAPSHOTS"); do
@@ -87,11 +90,11 @@ prune_run() {
   done
   if [ "$tool" = arca ]; then
     "$ARCA" forget --keep-last 10 -q
-    settle repo; timed "$label" prune "$rep" "$ARCA" prune -q
+    settle repo "$S3TEST_DIR"; timed "$label" prune "$rep" "$ARCA" prune -q
     "$ARCA" check -q
   else
     restic forget --keep-last 10 -q >>"$WORK/log"
-    settle repo cache; timed "$label" prune "$rep" restic prune -q
+    settle repo cache "$S3TEST_DIR"; timed "$label" prune "$rep" restic prune -q
     restic check -q >>"$WORK/log" 2>&1
   fi
   cd "$WORK"
@@ -115,6 +118,7 @@ echo "== prune (${SNAPSHOTS} snapshots, forget 20 first)" >&2
 prune_run arca arca 1
 prune_run restic restic 1
 prune_run arca arca-s3 1
+prune_run restic restic-s3 1
 
 mkdir -p "$here/results"
 out=$here/results/s3-$SIZE.md
@@ -125,21 +129,21 @@ for line in open(sys.argv[1]):
     tool, step, rep, metric, value = line.rstrip("\n").split("\t")
     rows[(tool, step, metric)].append(float(value))
 med = lambda k: statistics.median(rows[k]) if rows.get(k) else float("nan")
-print(f"# S3: arca on fauxqs vs restic on a local folder ({sys.argv[2]} tree, median of {sys.argv[3]} reps; "
+print(f"# S3: arca vs restic, both on fauxqs on 127.0.0.1 ({sys.argv[2]} tree, median of {sys.argv[3]} reps; "
       f"prune of {sys.argv[4]} snapshots after forgetting all but 10, one run)\n")
-print("restic 0.14 cannot write to fauxqs (see bench/s3-bench.sh), so it runs on a local folder.\n")
+print("restic keeps its local cache from its backup to its restore, as it does by default.\n")
 print("| figure | arca | restic | arca/restic | target |")
 print("|---|---|---|---|---|")
-lines = [("arca", "backup", "wall", "backup to S3, s (restic: local)", 0.6),
-         ("arca", "restore", "wall", "restore from S3, s (restic: local)", 0.6),
-         ("arca", "prune", "wall", "prune, both local, s", 0.6),
-         ("arca-s3", "prune", "wall", "prune, arca on S3, s (restic: local)", None),
-         ("arca", "backup", "rss", "peak memory, backup, MiB", None),
-         ("arca", "restore", "rss", "peak memory, restore, MiB", None),
-         ("arca", "prune", "rss", "peak memory, prune (local), MiB", None),
-         ("arca-s3", "prune", "rss", "peak memory, prune (arca on S3), MiB", None)]
-for arca, step, metric, label, target in lines:
-    a, r = med((arca, step, metric)), med(("restic", step, metric))
+lines = [("arca", "restic", "backup", "wall", "backup to S3, s", 0.6),
+         ("arca", "restic", "restore", "wall", "restore from S3, s", 0.6),
+         ("arca", "restic", "prune", "wall", "prune, both local, s", 0.6),
+         ("arca-s3", "restic-s3", "prune", "wall", "prune, both on S3, s", 0.6),
+         ("arca", "restic", "backup", "rss", "peak memory, backup, MiB", None),
+         ("arca", "restic", "restore", "rss", "peak memory, restore, MiB", None),
+         ("arca", "restic", "prune", "rss", "peak memory, prune (local), MiB", None),
+         ("arca-s3", "restic-s3", "prune", "rss", "peak memory, prune (S3), MiB", None)]
+for arca, restic, step, metric, label, target in lines:
+    a, r = med((arca, step, metric)), med((restic, step, metric))
     if metric == "rss":
         a, r = a / 1024, r / 1024
     ratio = a / r if r else float("nan")
