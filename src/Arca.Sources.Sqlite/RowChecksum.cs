@@ -10,10 +10,10 @@ namespace Arca.Sources.Sqlite;
 /// WITHOUT ROWID table; no index is used, whatever the planner would prefer). Each value is hashed as a type byte
 /// (1 integer, 2 real, 3 text, 4 blob, 5 null) followed by its bytes: an integer or real as 8 little-endian bytes,
 /// a text (UTF-8) or blob as a 4-byte little-endian length and the bytes. So equal rows in equal order give equal
-/// checksums, and 1 and '1' or 1 and 1.0 do not. Reads through SQLite's C API: a row costs about as much as SQLite
-/// takes to step to it.
+/// checksums, and 1 and '1' or 1 and 1.0 do not. Reads values through SQLite's C API directly (<see cref="SqliteNative"/>):
+/// a row costs about as much as SQLite takes to step to it.
 /// </summary>
-internal static class RowChecksum
+internal static unsafe class RowChecksum
 {
     public static (long Rows, string Sha256) Compute(SqliteConnection connection, string schema, string table, IReadOnlyList<string> columns,
         CancellationToken cancellationToken)
@@ -25,6 +25,8 @@ internal static class RowChecksum
         SqliteException.ThrowExceptionForRC(rc, db);
         using (statement)
         {
+            // Referenced by `statement` until the end of this block, so the pointer stays valid while it is used.
+            var handle = statement.DangerousGetHandle();
             var buffer = new byte[1 << 16];
             var used = 0;
             long rows = 0;
@@ -37,7 +39,7 @@ internal static class RowChecksum
                 }
                 for (var i = 0; i < count; i++)
                 {
-                    var type = raw.sqlite3_column_type(statement, i);
+                    var type = SqliteNative.sqlite3_column_type(handle, i);
                     if (buffer.Length - used < 9)
                     {
                         sha.AppendData(buffer, 0, used);
@@ -47,16 +49,18 @@ internal static class RowChecksum
                     switch (type)
                     {
                         case raw.SQLITE_INTEGER:
-                            BinaryPrimitives.WriteInt64LittleEndian(buffer.AsSpan(used), raw.sqlite3_column_int64(statement, i));
+                            BinaryPrimitives.WriteInt64LittleEndian(buffer.AsSpan(used), SqliteNative.sqlite3_column_int64(handle, i));
                             used += 8;
                             break;
                         case raw.SQLITE_FLOAT:
-                            BinaryPrimitives.WriteDoubleLittleEndian(buffer.AsSpan(used), raw.sqlite3_column_double(statement, i));
+                            BinaryPrimitives.WriteDoubleLittleEndian(buffer.AsSpan(used), SqliteNative.sqlite3_column_double(handle, i));
                             used += 8;
                             break;
                         case raw.SQLITE_TEXT:
                         case raw.SQLITE_BLOB:
-                            var bytes = raw.sqlite3_column_blob(statement, i);
+                            // The pointer first: asking for the length first could convert the value (sqlite3.h, "the safest policy").
+                            var pointer = SqliteNative.sqlite3_column_blob(handle, i);
+                            var bytes = new ReadOnlySpan<byte>(pointer, SqliteNative.sqlite3_column_bytes(handle, i));
                             BinaryPrimitives.WriteInt32LittleEndian(buffer.AsSpan(used), bytes.Length);
                             used += 4;
                             if (bytes.Length > buffer.Length - used)

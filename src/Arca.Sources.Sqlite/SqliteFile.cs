@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Microsoft.Data.Sqlite;
+using SQLitePCL;
 
 namespace Arca.Sources.Sqlite;
 
@@ -40,6 +41,18 @@ internal static class SqliteFile
         }
         var pageSize = BinaryPrimitives.ReadUInt16BigEndian(header[16..]);
         return pageSize == 1 ? 65536 : pageSize;
+    }
+
+    static SqliteFile()
+    {
+        // SQLite as bundled is built serialized: every call of its API, down to reading one value of a row, takes and
+        // releases the connection's mutex, which was a tenth of a table checksum's time. Arca uses each connection on
+        // one thread at a time (as Microsoft.Data.Sqlite requires anyway), which is SQLite's multi-thread mode. The
+        // mode can be set only before SQLite initializes, so here, before Arca's first connection; if something
+        // initialized SQLite earlier in this process, the call is refused and the serialized mode stays, which is
+        // merely slower.
+        Batteries_V2.Init();
+        raw.sqlite3_config(raw.SQLITE_CONFIG_MULTITHREAD);
     }
 
     /// <summary>Opens a connection; <paramref name="timeout"/> is how long a statement waits for another connection's lock.</summary>
