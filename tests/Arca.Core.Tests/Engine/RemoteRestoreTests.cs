@@ -6,8 +6,8 @@ using Arca.TestKit;
 namespace Arca.Core.Tests.Engine;
 
 /// <summary>
-/// A restore from storage that calls itself remote (as S3 does) reads packs a window at a time for small
-/// blobs and blob by blob for large ones: few requests, and no byte fetched that the restore does not need.
+/// A restore from storage that calls itself remote (as S3 does) reads packs a window of consecutive blobs at a
+/// time: few requests, and no byte fetched that the restore does not need.
 /// </summary>
 public sealed class RemoteRestoreTests : IDisposable
 {
@@ -53,7 +53,7 @@ public sealed class RemoteRestoreTests : IDisposable
     }
 
     [Fact]
-    public async Task Small_files_share_requests_and_large_blobs_are_fetched_alone()
+    public async Task Small_files_and_the_chunks_of_large_ones_share_requests_and_each_byte_is_fetched_about_once()
     {
         var random = new Random(7);
         for (var i = 0; i < 300; i++)
@@ -86,7 +86,8 @@ public sealed class RemoteRestoreTests : IDisposable
         // Every stored byte is needed once (trees while planning, data while restoring). A window may be
         // dropped before all its blobs were used and be fetched again, but nothing is fetched many times over.
         Remote.PackBytesRead.ShouldBeLessThanOrEqualTo(needed * 5 / 4);
-        // 300 small files and their trees come in a handful of windows; the big files' chunks one by one.
-        Remote.PackReads.ShouldBeLessThan(60);
+        // 300 small files, their trees and the big files' chunks (about 20 MiB stored in all) come in a few windows
+        // (13 requests when written; 34 when each large chunk was fetched alone).
+        Remote.PackReads.ShouldBeLessThan(20);
     }
 }

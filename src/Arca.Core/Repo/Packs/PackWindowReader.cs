@@ -4,26 +4,40 @@ using Arca.Storage;
 namespace Arca.Repo.Packs;
 
 /// <summary>
-/// Reads blobs out of packs on remote storage, where each request costs a round trip. A blob of
-/// <see cref="WindowedBelow"/> bytes or more is fetched alone, exactly. A smaller one is fetched together with
-/// the small blobs that follow it in its pack (a window of up to <see cref="WindowSize"/> bytes): a restore of
-/// the next files in tree order usually wants them next (a backup wrote them in that order), so one request
-/// serves dozens of small files. A window never takes in a large blob, which would be fetched twice; readers
-/// that want a window being fetched wait for that fetch; at most <see cref="MaxWindows"/> are kept, the least
-/// recently used going first.
+/// Reads blobs out of packs on remote storage, where each request costs a round trip and the server's work. A
+/// blob is fetched together with the blobs that follow it in its pack, up to <see cref="WindowSize"/> bytes in
+/// all: a restore wants them next (a backup wrote files in tree order, and a restore walks them in that order,
+/// each large file's chunks one after another), so one request serves dozens of small files or several chunks
+/// of a large one. (Fetching each large blob alone, as this did before, cost a request per chunk: against an S3
+/// server on this machine, its work per request was most of a restore's time.) A blob of the window size or
+/// more is fetched alone. Readers that want a window being fetched wait for that fetch; at most
+/// <see cref="MaxWindows"/> are kept, the least recently used going first: enough for every worker of a
+/// restore to stream its own file through a window of its own while the others do the same.
 /// </summary>
 internal sealed class PackWindowReader(IStorage storage, BlobIndex index)
 {
     public const int WindowSize = 4 << 20;
-    public const int WindowedBelow = 256 << 10;
-    public const int MaxWindows = 8;
+    public const int MaxWindows = 16;
 
-    private sealed record Window(PackId Pack, long Start, long End, Task<byte[]> Bytes)
+    /// <summary>
+    /// A kept range of a pack. Its buffer is one of this reader's own (<see cref="WindowSize"/> bytes, reused), so
+    /// it goes back only when nobody holds it: the list while it is kept, the fetch while it runs, each reader
+    /// while it copies. (Arrays allocated per fetch and left to the GC were large-object garbage that a restore
+    /// from S3 collected too rarely: hundreds of MiB at its peak.)
+    /// </summary>
+    private sealed class Window(PackId pack, long start, long end, byte[] buffer)
     {
+        public PackId Pack { get; } = pack;
+        public long Start { get; } = start;
+        public long End { get; } = end;
+        public byte[] Buffer { get; } = buffer;
+        public Task Fetch { get; set; } = Task.CompletedTask;
         public long LastUse;
+        public int Holders;
     }
 
     private readonly List<Window> _windows = [];
+    private readonly Stack<byte[]> _spare = new();
     private long _clock;
 
     // Where each indexed blob lies in its pack, sorted by offset; built on first use from the index as it was
@@ -35,30 +49,30 @@ internal sealed class PackWindowReader(IStorage storage, BlobIndex index)
     /// <summary>Fills <paramref name="destination"/> with the pack's bytes at <paramref name="offset"/>.</summary>
     public async Task ReadIntoAsync(PackId pack, long offset, Memory<byte> destination, CancellationToken cancellationToken)
     {
-        var window = destination.Length < WindowedBelow ? Find(pack, offset, destination.Length) : null;
+        var window = destination.Length < WindowSize ? Find(pack, offset, destination.Length) : null;
         if (window is null)
         {
             await storage.ReadIntoAsync(Key(pack), offset, destination, cancellationToken);
             return;
         }
-        byte[] bytes;
         try
         {
-            bytes = await window.Bytes.WaitAsync(cancellationToken);
+            await window.Fetch.WaitAsync(cancellationToken);
+            window.Buffer.AsMemory((int)(offset - window.Start), destination.Length).CopyTo(destination);
         }
-        catch when (!cancellationToken.IsCancellationRequested)
+        catch when (!cancellationToken.IsCancellationRequested && window.Fetch.IsFaulted)
         {
             // A failed fetch is not kept: the next reader tries again (the storage has retried already).
-            lock (_windows)
-            {
-                _windows.Remove(window);
-            }
+            Drop(window);
             throw;
         }
-        bytes.AsMemory((int)(offset - window.Start), destination.Length).CopyTo(destination);
+        finally
+        {
+            Release(window);
+        }
     }
 
-    /// <summary>The window holding the range, started if need be; null when the blob has no small neighbours.</summary>
+    /// <summary>The window holding the range (held for the caller), started if need be; null when no neighbour fits in one with it.</summary>
     private Window? Find(PackId pack, long offset, int length)
     {
         lock (_windows)
@@ -68,26 +82,43 @@ internal sealed class PackWindowReader(IStorage storage, BlobIndex index)
                 if (w.Pack == pack && offset >= w.Start && offset + length <= w.End)
                 {
                     w.LastUse = ++_clock;
+                    w.Holders++;
                     return w;
                 }
             }
-            var end = WindowEnd(pack, offset, offset + length);
+            // A window stops where a kept one of the same pack begins: workers ask out of order, and overlapping
+            // windows would fetch the same bytes twice.
+            var limit = long.MaxValue;
+            foreach (var w in _windows)
+            {
+                if (w.Pack == pack && w.Start >= offset + length && w.Start < limit)
+                {
+                    limit = w.Start;
+                }
+            }
+            var end = WindowEnd(pack, offset, offset + length, limit);
             if (end == offset + length)
             {
                 return null;
             }
-            var window = new Window(pack, offset, end, FetchAsync(pack, offset, (int)(end - offset))) { LastUse = ++_clock };
             if (_windows.Count >= MaxWindows)
             {
-                _windows.Remove(_windows.MinBy(w => w.LastUse)!);
+                DropLocked(_windows.MinBy(w => w.LastUse)!);
             }
+            // Held by the list, by its fetch and by the reader that asked.
+            var window = new Window(pack, offset, end, _spare.Count > 0 ? _spare.Pop() : GC.AllocateUninitializedArray<byte>(WindowSize))
+            {
+                LastUse = ++_clock,
+                Holders = 3,
+            };
+            window.Fetch = FetchAsync(window);
             _windows.Add(window);
             return window;
         }
     }
 
-    /// <summary>Extends [offset, end) over the small blobs that follow it back to back, up to the window size.</summary>
-    private long WindowEnd(PackId pack, long offset, long end)
+    /// <summary>Extends [offset, end) over the blobs that follow it back to back, up to the window size and <paramref name="limit"/>.</summary>
+    private long WindowEnd(PackId pack, long offset, long end, long limit)
     {
         if (!_layouts.Value.TryGetValue(pack, out var blobs))
         {
@@ -101,7 +132,7 @@ internal sealed class PackWindowReader(IStorage storage, BlobIndex index)
         for (i++; i < blobs.Length; i++)
         {
             var (start, next) = blobs[i];
-            if (start != end || next - start >= WindowedBelow || next - offset > WindowSize)
+            if (start != end || next - offset > WindowSize || next > limit)
             {
                 break;
             }
@@ -110,12 +141,50 @@ internal sealed class PackWindowReader(IStorage storage, BlobIndex index)
         return end;
     }
 
-    private async Task<byte[]> FetchAsync(PackId pack, long offset, int length)
+    private async Task FetchAsync(Window window)
     {
-        // Not cancelled with one reader's token: others may be waiting for the same window.
-        var bytes = GC.AllocateUninitializedArray<byte>(length);
-        await storage.ReadIntoAsync(Key(pack), offset, bytes, CancellationToken.None);
-        return bytes;
+        try
+        {
+            // Not cancelled with one reader's token: others may be waiting for the same window.
+            await storage.ReadIntoAsync(Key(window.Pack), window.Start, window.Buffer.AsMemory(0, (int)(window.End - window.Start)), CancellationToken.None);
+        }
+        finally
+        {
+            Release(window);
+        }
+    }
+
+    private void Drop(Window window)
+    {
+        lock (_windows)
+        {
+            DropLocked(window);
+        }
+    }
+
+    private void DropLocked(Window window)
+    {
+        if (_windows.Remove(window))
+        {
+            ReleaseLocked(window);
+        }
+    }
+
+    private void Release(Window window)
+    {
+        lock (_windows)
+        {
+            ReleaseLocked(window);
+        }
+    }
+
+    /// <summary>One holder lets go; the last one puts the buffer back (as many as the list can hold are kept).</summary>
+    private void ReleaseLocked(Window window)
+    {
+        if (--window.Holders == 0 && _spare.Count < MaxWindows)
+        {
+            _spare.Push(window.Buffer);
+        }
     }
 
     private static StorageKey Key(PackId pack) => new(StorageKind.Pack, pack.ToString());
