@@ -5,18 +5,25 @@ namespace Arca.Repo.Packs;
 
 /// <summary>
 /// Reads blobs out of packs on remote storage, where each request costs a round trip and the server's work. A
-/// blob is fetched together with the blobs that follow it in its pack, up to <see cref="WindowSize"/> bytes in
-/// all: a restore wants them next (a backup wrote files in tree order, and a restore walks them in that order,
-/// each large file's chunks one after another), so one request serves dozens of small files or several chunks
-/// of a large one. (Fetching each large blob alone, as this did before, cost a request per chunk: against an S3
-/// server on this machine, its work per request was most of a restore's time.) A blob of the window size or
-/// more is fetched alone. Readers that want a window being fetched wait for that fetch; at most
-/// <see cref="MaxWindows"/> are kept, the least recently used going first: enough for every worker of a
-/// restore to stream its own file through a window of its own while the others do the same.
+/// pack is cut into blocks of <see cref="BlockSize"/> bytes, and a blob is fetched together with its
+/// neighbours in its block: the run of back-to-back blobs, each under the block size, that start in the same
+/// block (a window). A restore wants them soon (a backup wrote files in tree order, and a restore walks them
+/// in that order, each large file's chunks one after another), and a walk of every tree (prune, check) wants
+/// all of a tree pack. Windows depend only on the pack's layout, never on the order of requests, so they never
+/// overlap: workers asking out of order cannot make the same bytes be fetched twice. (Fetching each chunk of
+/// 256 KiB or more alone, as this did before, cost a request per chunk: against an S3 server on this machine,
+/// its work per request was most of a restore's time.) A blob of the block size or more is fetched alone.
+/// Readers that want a window being fetched wait for that fetch; at most <see cref="MaxWindows"/> are kept, the
+/// least recently used going first: enough for every worker of a restore to stream its own file through a
+/// window of its own while the others do the same.
 /// </summary>
 internal sealed class PackWindowReader(IStorage storage, BlobIndex index)
 {
-    public const int WindowSize = 4 << 20;
+    public const int BlockSize = 2 << 20;
+
+    /// <summary>The most a window spans: blobs start within one block and each is smaller than a block.</summary>
+    public const int WindowSize = 2 * BlockSize;
+
     public const int MaxWindows = 16;
 
     /// <summary>
@@ -49,7 +56,7 @@ internal sealed class PackWindowReader(IStorage storage, BlobIndex index)
     /// <summary>Fills <paramref name="destination"/> with the pack's bytes at <paramref name="offset"/>.</summary>
     public async Task ReadIntoAsync(PackId pack, long offset, Memory<byte> destination, CancellationToken cancellationToken)
     {
-        var window = destination.Length < WindowSize ? Find(pack, offset, destination.Length) : null;
+        var window = destination.Length < BlockSize ? Find(pack, offset, destination.Length) : null;
         if (window is null)
         {
             await storage.ReadIntoAsync(Key(pack), offset, destination, cancellationToken);
@@ -86,27 +93,17 @@ internal sealed class PackWindowReader(IStorage storage, BlobIndex index)
                     return w;
                 }
             }
-            // A window stops where a kept one of the same pack begins: workers ask out of order, and overlapping
-            // windows would fetch the same bytes twice.
-            var limit = long.MaxValue;
-            foreach (var w in _windows)
-            {
-                if (w.Pack == pack && w.Start >= offset + length && w.Start < limit)
-                {
-                    limit = w.Start;
-                }
-            }
-            var end = WindowEnd(pack, offset, offset + length, limit);
-            if (end == offset + length)
+            if (WindowAround(pack, offset, offset + length) is not { } range)
             {
                 return null;
             }
+            var (start, end) = range;
             if (_windows.Count >= MaxWindows)
             {
                 DropLocked(_windows.MinBy(w => w.LastUse)!);
             }
             // Held by the list, by its fetch and by the reader that asked.
-            var window = new Window(pack, offset, end, _spare.Count > 0 ? _spare.Pop() : GC.AllocateUninitializedArray<byte>(WindowSize))
+            var window = new Window(pack, start, end, _spare.Count > 0 ? _spare.Pop() : GC.AllocateUninitializedArray<byte>(WindowSize))
             {
                 LastUse = ++_clock,
                 Holders = 3,
@@ -117,28 +114,35 @@ internal sealed class PackWindowReader(IStorage storage, BlobIndex index)
         }
     }
 
-    /// <summary>Extends [offset, end) over the blobs that follow it back to back, up to the window size and <paramref name="limit"/>.</summary>
-    private long WindowEnd(PackId pack, long offset, long end, long limit)
+    /// <summary>
+    /// The window of the blob at [<paramref name="offset"/>, <paramref name="end"/>): the run of back-to-back blobs around
+    /// it that are each under the block size and start in its block. Null when the blob would be alone in it, or is not in
+    /// the layout (packs added since it was read).
+    /// </summary>
+    private (long Start, long End)? WindowAround(PackId pack, long offset, long end)
     {
         if (!_layouts.Value.TryGetValue(pack, out var blobs))
         {
-            return end;
+            return null;
         }
         var i = Array.BinarySearch(blobs, (offset, end));
         if (i < 0)
         {
-            return end;
+            return null;
         }
-        for (i++; i < blobs.Length; i++)
+        var block = offset / BlockSize;
+        bool InWindow(int k) => blobs[k].End - blobs[k].Start < BlockSize && blobs[k].Start / BlockSize == block;
+        var first = i;
+        while (first > 0 && InWindow(first - 1) && blobs[first - 1].End == blobs[first].Start)
         {
-            var (start, next) = blobs[i];
-            if (start != end || next - offset > WindowSize || next > limit)
-            {
-                break;
-            }
-            end = next;
+            first--;
         }
-        return end;
+        var last = i;
+        while (last + 1 < blobs.Length && InWindow(last + 1) && blobs[last + 1].Start == blobs[last].End)
+        {
+            last++;
+        }
+        return first == last ? null : (blobs[first].Start, blobs[last].End);
     }
 
     private async Task FetchAsync(Window window)
