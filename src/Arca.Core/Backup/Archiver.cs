@@ -244,7 +244,7 @@ public sealed class Archiver
             }
             children.Add(await StartEntryAsync(childPath, child, parentTree?.Find(child), cancellationToken));
         }
-        return FinishDirectoryAsync(name, status, children, cancellationToken);
+        return FinishDirectoryAsync(name, status, children, parentTree is null ? null : (parent!.Subtree!.Value, parentTree), cancellationToken);
     }
 
     private bool IsExcluded(string path, string name)
@@ -260,13 +260,7 @@ public sealed class Archiver
     }
 
     private async Task<Node?> FinishDirectoryAsync(string name, FileStatus status, List<Task<Node?>> children,
-        CancellationToken cancellationToken)
-    {
-        var subtree = await FinishTreeAsync(children, cancellationToken);
-        return MakeNode(name, NodeType.Dir, status) with { Subtree = subtree };
-    }
-
-    private async Task<BlobId> FinishTreeAsync(List<Task<Node?>> children, CancellationToken cancellationToken)
+        (BlobId Id, Tree Tree)? parent, CancellationToken cancellationToken)
     {
         var nodes = new List<Node>(children.Count);
         foreach (var child in children)
@@ -276,7 +270,12 @@ public sealed class Archiver
                 nodes.Add(node);
             }
         }
-        return await SaveTreeAsync(nodes, cancellationToken);
+        // A folder whose entries all equal the parent snapshot's is that snapshot's tree, already stored: reuse its id
+        // rather than serialize and hash the same listing again (most folders, when little has changed). An unchanged
+        // file's node holds the parent's content list itself, and an unchanged subfolder's the parent's subtree id,
+        // so record equality sees them equal.
+        var subtree = parent is { } p && nodes.SequenceEqual(p.Tree.Nodes) ? p.Id : await SaveTreeAsync(nodes, cancellationToken);
+        return MakeNode(name, NodeType.Dir, status) with { Subtree = subtree };
     }
 
     private async Task<BlobId> SaveTreeAsync(List<Node> nodes, CancellationToken cancellationToken)
