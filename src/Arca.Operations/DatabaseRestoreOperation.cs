@@ -17,6 +17,8 @@ public sealed record DatabaseRestoreRequest
     public IReadOnlyList<string> Tables { get; init; } = [];
     public TableRestoreOptions TableOptions { get; init; } = new();
     public int Jobs { get; init; } = 2;
+    /// <summary>Whole-database restore: read every table back after the restore and compare its rows with what was loaded.</summary>
+    public bool ReadBack { get; init; } = true;
     /// <summary>For a SQLite target: how long to wait for another connection's lock.</summary>
     public TimeSpan SqliteTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
@@ -129,7 +131,7 @@ public sealed class DatabaseRestoreOperation
         var databases = await FindDatabasesAsync(repository, snapshot, request.Database, cancellationToken);
         await session.LockAsync(LockKind.Shared, "restore", cancellationToken);
         var target = PostgresLocation.Parse(request.To);
-        var result = await new DatabaseRestore(repository).RunAsync(target, databases[0], request.Jobs, cancellationToken);
+        var result = await new DatabaseRestore(repository).RunAsync(target, databases[0], request.Jobs, request.ReadBack, cancellationToken);
         return (id, result);
     }
 

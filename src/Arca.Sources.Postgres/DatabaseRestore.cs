@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text;
 using Arca.Repo;
 using Arca.Restore;
@@ -10,7 +9,8 @@ namespace Arca.Sources.Postgres;
 /// <summary>A table of a whole-database restore: what the snapshot holds and what the restored table holds.</summary>
 public sealed record RestoredTable(string Table, long Rows, long RowsAfter, bool ChecksumMatches);
 
-public sealed record DatabaseRestoreResult(IReadOnlyList<RestoredTable> Tables, int Sequences)
+/// <summary>What a whole-database restore did; <paramref name="ReadBack"/> says whether every table was read back to verify it.</summary>
+public sealed record DatabaseRestoreResult(IReadOnlyList<RestoredTable> Tables, int Sequences, bool ReadBack)
 {
     public bool Verified => Tables.All(t => t.ChecksumMatches && t.Rows == t.RowsAfter);
 }
@@ -24,17 +24,17 @@ public sealed record DatabaseEntry(Node Entry, Node PreData, Node PostData, IRea
 /// <summary>
 /// Restores a whole database into an empty one, as pg_restore does: the schema without indexes and
 /// constraints (psql runs pg_dump's pre-data section), then every table's rows over parallel COPY
-/// connections, then indexes, constraints and triggers (the post-data section), then each sequence set to
-/// exactly its value in the snapshot. Last, every table is read back in key order and its row count and
-/// checksum compared with the snapshot's.
+/// connections (checked against the snapshot's checksums on the way), then indexes, constraints and triggers
+/// (the post-data section), then each sequence set to exactly its value in the snapshot. Last, unless told not
+/// to, every table is read back and its rows compared with the ones loaded.
 /// </summary>
 public sealed class DatabaseRestore(IBlobLoader loader)
 {
-    public async Task<DatabaseRestoreResult> RunAsync(PostgresLocation target, DatabaseEntry database, int jobs, CancellationToken cancellationToken)
+    public async Task<DatabaseRestoreResult> RunAsync(PostgresLocation target, DatabaseEntry database, int jobs, bool readBack, CancellationToken cancellationToken)
     {
         try
         {
-            return await RunCoreAsync(target, database, Math.Max(1, jobs), cancellationToken);
+            return await RunCoreAsync(target, database, Math.Max(1, jobs), readBack, cancellationToken);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested && PostgresErrors.Translate(ex, target) is { } error)
         {
@@ -42,7 +42,7 @@ public sealed class DatabaseRestore(IBlobLoader loader)
         }
     }
 
-    private async Task<DatabaseRestoreResult> RunCoreAsync(PostgresLocation target, DatabaseEntry database, int jobs, CancellationToken cancellationToken)
+    private async Task<DatabaseRestoreResult> RunCoreAsync(PostgresLocation target, DatabaseEntry database, int jobs, bool readBack, CancellationToken cancellationToken)
     {
         await using (var connection = await PostgresErrors.OpenAsync(target, cancellationToken))
         {
@@ -56,90 +56,81 @@ public sealed class DatabaseRestore(IBlobLoader loader)
         }
         var psql = PgTools.Find("psql");
         await RunSqlAsync(psql, target, database.PreData, "pre-data", cancellationToken);
-
-        var largestFirst = database.Tables.OrderByDescending(t => t.Size).ToList();
-        await ConnectionWorkers.RunAsync(largestFirst, jobs, () => PostgresErrors.OpenAsync(target, cancellationToken),
-            (connection, table) => LoadTableAsync(connection, table, cancellationToken), cancellationToken);
-
+        var loaded = await LoadTablesAsync(target, database.Tables.OrderByDescending(t => t.Size).ToList(), jobs, readBack, cancellationToken);
         await ApplyPostDataAsync(psql, target, database.PostData, jobs, cancellationToken);
-        await using var verify = await PostgresErrors.OpenAsync(target, cancellationToken);
-        foreach (var sequence in database.Info.Sequences ?? [])
+        await using (var connection = await PostgresErrors.OpenAsync(target, cancellationToken))
         {
-            var name = new TableName(sequence.Schema, sequence.Name);
-            await using var cmd = new NpgsqlCommand($"SELECT setval({TableName.Literal(name.Sql)}, {sequence.LastValue}, {(sequence.IsCalled ? "true" : "false")})", verify);
-            await cmd.ExecuteNonQueryAsync(cancellationToken);
-        }
-        foreach (var view in database.Info.MaterializedViews ?? [])
-        {
-            var parts = view.Split('.', 2);
-            await using var cmd = new NpgsqlCommand($"REFRESH MATERIALIZED VIEW {new TableName(parts[0], parts[1]).Sql}", verify);
-            await cmd.ExecuteNonQueryAsync(cancellationToken);
+            foreach (var sequence in database.Info.Sequences ?? [])
+            {
+                var name = new TableName(sequence.Schema, sequence.Name);
+                await using var cmd = new NpgsqlCommand($"SELECT setval({TableName.Literal(name.Sql)}, {sequence.LastValue}, {(sequence.IsCalled ? "true" : "false")})", connection);
+                await cmd.ExecuteNonQueryAsync(cancellationToken);
+            }
+            foreach (var view in database.Info.MaterializedViews ?? [])
+            {
+                var parts = view.Split('.', 2);
+                await using var cmd = new NpgsqlCommand($"REFRESH MATERIALIZED VIEW {new TableName(parts[0], parts[1]).Sql}", connection);
+                await cmd.ExecuteNonQueryAsync(cancellationToken);
+            }
         }
         var checks = new List<RestoredTable>();
-        await ConnectionWorkers.RunAsync(largestFirst, jobs, () => Task.FromResult(NativeConnections.Open(target)), async (connection, table) =>
+        if (readBack)
         {
-            var check = await VerifyTableAsync(connection, table, cancellationToken);
-            lock (checks)
+            await ConnectionWorkers.RunAsync(loaded.OrderByDescending(t => t.Key.Size), jobs, () => Task.FromResult(NativeConnections.Open(target)), async (connection, table) =>
             {
-                checks.Add(check);
-            }
-        }, cancellationToken);
-        return new DatabaseRestoreResult([.. checks.OrderBy(c => c.Table, StringComparer.Ordinal)], database.Info.Sequences?.Count ?? 0);
-    }
-
-    private Task LoadTableAsync(NpgsqlConnection connection, Node node, CancellationToken cancellationToken)
-    {
-        var info = node.Table!;
-        var columns = string.Join(", ", info.Columns.Select(c => TableName.Ident(c.Name)));
-        return TableRestore.LoadAsync(loader, connection, $"COPY {new TableName(info.Schema, info.Name).Sql} ({columns}) FROM STDIN", node, cancellationToken);
+                var check = await ReadBackAsync(connection, table.Key, table.Value, cancellationToken);
+                lock (checks)
+                {
+                    checks.Add(check);
+                }
+            }, cancellationToken);
+        }
+        else
+        {
+            checks.AddRange(loaded.Select(t => new RestoredTable(t.Key.Table!.QualifiedName, t.Key.Table.Rows, t.Value.Rows, ChecksumMatches: true)));
+        }
+        return new DatabaseRestoreResult([.. checks.OrderBy(c => c.Table, StringComparer.Ordinal)], database.Info.Sequences?.Count ?? 0, readBack);
     }
 
     /// <summary>
-    /// Reads a restored table back in the order the backup read it and compares row count and checksum with the
-    /// snapshot's. A table without a key was read in physical order, which a load does not always reproduce (the
-    /// server fills space left on earlier pages); for such a table a checksum that differs is settled by comparing
-    /// the rows as a multiset, on both sides.
+    /// Loads every table, largest first, over <paramref name="jobs"/> connections, each table frozen as it loads (see
+    /// <see cref="TableLoad"/>). Returns what each was loaded with: its rows' digest if <paramref name="digest"/>, else their count.
     /// </summary>
-    private async Task<RestoredTable> VerifyTableAsync(Native.PgNativeConnection connection, Node node, CancellationToken cancellationToken)
+    private async Task<Dictionary<Node, RowMultiset>> LoadTablesAsync(PostgresLocation target, IReadOnlyList<Node> largestFirst, int jobs, bool digest,
+        CancellationToken cancellationToken)
     {
-        var info = node.Table!;
-        var name = new TableName(info.Schema, info.Name);
-        var select = $"SELECT {string.Join(", ", info.Columns.Select(c => "t." + TableName.Ident(c.Name)))} FROM ONLY {name.Sql} AS t";
-        var (rows, checksum) = await ReadBackAsync(connection, $"{select} ORDER BY {PostgresCatalog.OrderBy(info.Key)}", cancellationToken);
-        var matches = checksum == info.Checksum;
-        if (!matches && info.Key.Count == 0 && rows == info.Rows)
+        var loaded = new Dictionary<Node, RowMultiset>();
+        await ConnectionWorkers.RunAsync(largestFirst, jobs, () => PostgresErrors.OpenAsync(target, cancellationToken), async (connection, table) =>
         {
-            connection.StartCopyOut($"COPY ({select}) TO STDOUT");
-            await using var live = new NativeCopyStream(connection);
-            await using var stored = RowDelta.OpenRows(loader, node);
-            matches = await RowMultiset.OfAsync(live, cancellationToken) == await RowMultiset.OfAsync(stored, cancellationToken);
-        }
-        return new RestoredTable(info.QualifiedName, info.Rows, rows, matches);
+            var info = table.Table!;
+            var rows = await TableLoad.RunAsync(loader, table, connection, CopySql(table), new TableName(info.Schema, info.Name), digest, cancellationToken);
+            lock (loaded)
+            {
+                loaded.Add(table, rows);
+            }
+        }, cancellationToken);
+        return loaded;
     }
 
-    private static async Task<(long Rows, string Checksum)> ReadBackAsync(Native.PgNativeConnection connection, string select, CancellationToken cancellationToken)
+    private static string CopySql(Node node)
     {
-        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        long rows = 0;
-        connection.StartCopyOut($"COPY ({select}) TO STDOUT");
-        await using (var raw = new NativeCopyStream(connection))
-        {
-            var buffer = BufferPool.Shared.Rent(1 << 20);
-            try
-            {
-                int n;
-                while ((n = await raw.ReadAsync(buffer, cancellationToken)) > 0)
-                {
-                    sha.AppendData(buffer, 0, n);
-                    rows += buffer.AsSpan(0, n).Count((byte)'\n');
-                }
-            }
-            finally
-            {
-                BufferPool.Shared.Return(buffer);
-            }
-        }
-        return (rows, Convert.ToHexStringLower(sha.GetHashAndReset()));
+        var info = node.Table!;
+        var columns = string.Join(", ", info.Columns.Select(c => TableName.Ident(c.Name)));
+        return $"COPY {new TableName(info.Schema, info.Name).Sql} ({columns}) FROM STDIN";
+    }
+
+    /// <summary>
+    /// Reads a restored table back and compares its rows, as a multiset, and their count with what was loaded (which
+    /// matched the snapshot's checksum on the way in). The order of rows does not matter, so the table is read as it
+    /// lies, without a sort.
+    /// </summary>
+    private static async Task<RestoredTable> ReadBackAsync(Native.PgNativeConnection connection, Node node, RowMultiset loaded, CancellationToken cancellationToken)
+    {
+        var info = node.Table!;
+        connection.StartCopyOut($"COPY (SELECT {string.Join(", ", info.Columns.Select(c => "t." + TableName.Ident(c.Name)))} FROM ONLY {new TableName(info.Schema, info.Name).Sql} AS t) TO STDOUT");
+        await using var live = new NativeCopyStream(connection);
+        var restored = await RowMultiset.OfAsync(live, cancellationToken);
+        return new RestoredTable(info.QualifiedName, info.Rows, restored.Rows, restored == loaded && loaded.Rows == info.Rows);
     }
 
     /// <summary>
@@ -198,22 +189,60 @@ public sealed class DatabaseRestore(IBlobLoader loader)
     }
 }
 
-/// <summary>An order-free digest of a stream of rows: the count and the sum (two 64-bit lanes) of each row's SHA-256.</summary>
+/// <summary>
+/// An order-free digest of rows: their count and the sum (two 64-bit lanes) of each row's <see cref="RowHash"/>. Sums add up, so
+/// rows digested on several connections at once combine into the digest of them all.
+/// </summary>
 internal readonly record struct RowMultiset(long Rows, ulong Low, ulong High)
 {
     public static async Task<RowMultiset> OfAsync(Stream rows, CancellationToken cancellationToken)
     {
         using var lines = new LineReader(rows);
-        long count = 0;
-        ulong low = 0, high = 0;
-        var hash = new byte[32];
+        var digest = new Builder();
         while (await lines.NextAsync(cancellationToken) is { } line)
         {
-            SHA256.HashData(line.Span, hash);
-            low += System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(hash);
-            high += System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(hash.AsSpan(8));
-            count++;
+            digest.AddRow(line.Span);
         }
-        return new RowMultiset(count, low, high);
+        return digest.Result;
+    }
+
+    internal sealed class Builder
+    {
+        private long _rows;
+        private ulong _low, _high;
+
+        public RowMultiset Result => new(_rows, _low, _high);
+
+        /// <summary>One row, without its newline.</summary>
+        public void AddRow(ReadOnlySpan<byte> row)
+        {
+            var (low, high) = RowHash.Of(row);
+            _low += low;
+            _high += high;
+            _rows++;
+        }
+
+        /// <summary>Rows as COPY text: each ends at a newline (the last may lack it). Without <paramref name="digest"/>, only counted.</summary>
+        public void AddRows(ReadOnlySpan<byte> text, bool digest = true)
+        {
+            if (!digest)
+            {
+                _rows += text.Count((byte)'\n') + (!text.IsEmpty && text[^1] != (byte)'\n' ? 1 : 0);
+                return;
+            }
+            while (!text.IsEmpty)
+            {
+                var newline = text.IndexOf((byte)'\n');
+                AddRow(newline < 0 ? text : text[..newline]);
+                text = newline < 0 ? default : text[(newline + 1)..];
+            }
+        }
+
+        public void Add(RowMultiset other)
+        {
+            _rows += other.Rows;
+            _low += other.Low;
+            _high += other.High;
+        }
     }
 }

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Arca.Repo;
 using Arca.Restore;
 using Arca.Trees;
@@ -158,35 +157,8 @@ public sealed class TableRestore(IBlobLoader loader)
     /// Streams a table entry's rows into <c>COPY ... FROM STDIN</c>, checking them against the entry's checksum
     /// before the COPY completes: rows that are not the ones backed up never reach the table.
     /// </summary>
-    internal static async Task LoadAsync(IBlobLoader loader, NpgsqlConnection connection, string copy, Node node, CancellationToken cancellationToken)
-    {
-        var info = node.Table!;
-        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        await using var writer = await connection.BeginTextImportAsync(copy, cancellationToken);
-        var raw = ((StreamWriter)writer).BaseStream;
-        await using var content = RowDelta.OpenRows(loader, node);
-        var buffer = BufferPool.Shared.Rent(1 << 20);
-        try
-        {
-            int n;
-            while ((n = await content.ReadAsync(buffer, cancellationToken)) > 0)
-            {
-                sha.AppendData(buffer, 0, n);
-                await raw.WriteAsync(buffer.AsMemory(0, n), cancellationToken);
-            }
-        }
-        finally
-        {
-            BufferPool.Shared.Return(buffer);
-        }
-        if (!string.Equals(Convert.ToHexStringLower(sha.GetHashAndReset()), info.Checksum, StringComparison.Ordinal))
-        {
-            // Disposing the writer would complete the COPY: cancel it, so the rows never land.
-            await ((NpgsqlCopyTextWriter)writer).CancelAsync();
-            throw new ArcaException(ErrorCode.RepositoryDamaged, $"The rows of {info.QualifiedName} read from the snapshot do not match its checksum; nothing was written.",
-                "Run 'arca check --read-data' to find the damage.");
-        }
-    }
+    internal static Task LoadAsync(IBlobLoader loader, NpgsqlConnection connection, string copy, Node node, CancellationToken cancellationToken) =>
+        TableLoad.RunAsync(loader, node, connection, copy, freeze: null, digest: false, cancellationToken);
 
     /// <summary>Moves each sequence that feeds a restored column past the largest value now in it, so new rows do not collide.</summary>
     private static async Task<IReadOnlyList<string>> MoveSequencesAsync(NpgsqlConnection connection, TableName into, TableInfo info, CancellationToken cancellationToken)

@@ -185,10 +185,30 @@ public sealed class WholeDatabaseRoundTripTests
         (await PgTestServer.ScalarAsync<long>(targetName,
             "SELECT count(*) FROM (SELECT n, row_number() OVER () AS r FROM public.events) AS x WHERE n <> r")).ShouldBeGreaterThan(0,
             "the load kept the rows in order, so this test no longer shows what it is for");
-        using var json = restore.Json();
-        json.RootElement.GetProperty("verified").GetBoolean().ShouldBeTrue(restore.ToString());
+        using (var json = restore.Json())
+        {
+            json.RootElement.GetProperty("verified").GetBoolean().ShouldBeTrue(restore.ToString());
+            json.RootElement.GetProperty("read_back").GetBoolean().ShouldBeTrue(restore.ToString());
+        }
         (await PgTestServer.TableChecksumAsync(targetName, "public.events", "n")).ShouldBe(
             await PgTestServer.TableChecksumAsync(PgTestServer.DatabaseName(source), "public.events", "n"));
+
+        // --no-verify skips the read-back (the rows were still checked against the snapshot's checksum as they loaded),
+        // and says so.
+        var unverified = await sandbox.NewDatabaseAsync();
+        var quick = await sandbox.RunAsync("restore", "latest", "--database", PgTestServer.DatabaseName(source), "--to", unverified, "--no-verify", "--json");
+        quick.ShouldSucceed();
+        using (var json = quick.Json())
+        {
+            json.RootElement.GetProperty("verified").GetBoolean().ShouldBeTrue(quick.ToString());
+            json.RootElement.GetProperty("read_back").GetBoolean().ShouldBeFalse(quick.ToString());
+            json.RootElement.GetProperty("tables").EnumerateArray().Single().GetProperty("rows_restored").GetInt64().ShouldBe(100000);
+        }
+        (await PgTestServer.TableChecksumAsync(PgTestServer.DatabaseName(unverified), "public.events", "n")).ShouldBe(
+            await PgTestServer.TableChecksumAsync(PgTestServer.DatabaseName(source), "public.events", "n"));
+        var said = await sandbox.RunAsync("restore", "latest", "--database", PgTestServer.DatabaseName(source), "--to", await sandbox.NewDatabaseAsync(), "--no-verify");
+        said.ShouldSucceed();
+        said.Out.ShouldContain("not read back: --no-verify");
     }
 
     [Fact]

@@ -33,9 +33,13 @@ public static class RestoreCommand
         };
         var yes = new Option<bool>("--yes", "-y") { Description = "Go ahead and change the live tables (without it, a table restore asks for --dry-run or --yes), or replace an existing database file." };
         var jobs = new Option<int>("--jobs", "-j") { Description = "With --database: tables loaded at once.", DefaultValueFactory = _ => 2 };
+        var noVerify = new Option<bool>("--no-verify")
+        {
+            Description = "With --database: do not read every table back once restored to compare its rows with the snapshot's (rows are still checked against the snapshot's checksum as they load).",
+        };
         var command = new Command("restore", "Restore a snapshot, or parts of it, into a folder; or its tables and databases into live databases.\nExit codes are listed in 'arca --help' and docs/exit-codes.md.")
         {
-            target, include, exclude, overwrite, dryRun, to, table, database, into, where, mode, yes, jobs, sqlite, sqliteTimeout,
+            target, include, exclude, overwrite, dryRun, to, table, database, into, where, mode, yes, jobs, noVerify, sqlite, sqliteTimeout,
         };
         snapshot.AddTo(command);
         command.SetAction((parse, ct) => app.RunAsync(parse, async context =>
@@ -85,6 +89,7 @@ public static class RestoreCommand
                     Database = context.Get(database),
                     Tables = context.Get(table) ?? [],
                     Jobs = context.Get(jobs),
+                    ReadBack = !context.Get(noVerify),
                     SqliteTimeout = TimeSpan.FromSeconds(context.Get(sqliteTimeout)),
                     TableOptions = new TableRestoreOptions
                     {
