@@ -24,9 +24,10 @@ public sealed record DatabaseEntry(Node Entry, Node PreData, Node PostData, IRea
 /// <summary>
 /// Restores a whole database into an empty one, as pg_restore does: the schema without indexes and
 /// constraints (psql runs pg_dump's pre-data section), then every table's rows over parallel COPY
-/// connections (checked against the snapshot's checksums on the way), then indexes, constraints and triggers
-/// (the post-data section), then each sequence set to exactly its value in the snapshot. Last, unless told not
-/// to, every table is read back and its rows compared with the ones loaded.
+/// connections (checked against the snapshot's checksums on the way), each table's indexes and key constraints
+/// as soon as its rows are in, then the rest of the post-data section (foreign keys, triggers), then each
+/// sequence set to exactly its value in the snapshot. Last, unless told not to, every table is read back and its
+/// rows compared with the ones loaded.
 /// </summary>
 public sealed class DatabaseRestore(IBlobLoader loader)
 {
@@ -55,9 +56,72 @@ public sealed class DatabaseRestore(IBlobLoader loader)
             }
         }
         var psql = PgTools.Find("psql");
+        var postData = SchemaScript.Parse(await ReadTextAsync(database.PostData, cancellationToken));
         await RunSqlAsync(psql, target, database.PreData, "pre-data", cancellationToken);
-        var loaded = await LoadTablesAsync(target, database.Tables.OrderByDescending(t => t.Size).ToList(), jobs, readBack, cancellationToken);
-        await ApplyPostDataAsync(psql, target, database.PostData, jobs, cancellationToken);
+
+        // A table's indexes and key constraints build as soon as its rows are in, while the larger tables still load
+        // (each only reads its own table); those on other tables (partitioned parents) wait for every load.
+        var ofTable = database.Tables.ToDictionary(t => (t.Table!.Schema, t.Table.Name), _ => new List<string>());
+        var afterLoads = new List<string>();
+        foreach (var sql in postData.Independent)
+        {
+            (SchemaScript.TableOf(sql) is { } table && ofTable.TryGetValue(table, out var own) ? own : afterLoads).Add(sql);
+        }
+        var builds = new List<Task>();
+        using var buildSlots = new SemaphoreSlim(jobs);
+        using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Dictionary<Node, RowMultiset> loaded;
+        try
+        {
+            loaded = await LoadTablesAsync(target, database.Tables.OrderByDescending(t => t.Size).ToList(), jobs, readBack, table =>
+            {
+                var statements = ofTable[(table.Table!.Schema, table.Table.Name)];
+                lock (builds)
+                {
+                    builds.Add(Task.Run(async () =>
+                    {
+                        try
+                        {
+                            await BuildAsync(target, postData.Preamble, statements, buildSlots, failed.Token);
+                        }
+                        catch
+                        {
+                            await failed.CancelAsync(); // no use loading more tables into a schema that did not apply
+                            throw;
+                        }
+                    }, CancellationToken.None));
+                }
+            }, failed.Token);
+            if (afterLoads.Count > 0)
+            {
+                await ConnectionWorkers.RunAsync(afterLoads, jobs, () => OpenForSchemaAsync(target, postData.Preamble, failed.Token),
+                    (connection, sql) => ExecuteSchemaAsync(connection, target, sql, failed.Token), failed.Token);
+            }
+            await Task.WhenAll(builds);
+        }
+        catch (Exception ex)
+        {
+            // Index builds still running work on a restore that failed: stop them before the error goes up. When a build
+            // failed first, the loads stopped because of it, and its error is the one to report.
+            await failed.CancelAsync();
+            Task[] running;
+            lock (builds)
+            {
+                running = [.. builds];
+            }
+            await Task.WhenAll(running.Select(t => t.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default)));
+            if (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested &&
+                running.Where(t => t.IsFaulted).SelectMany(t => t.Exception!.InnerExceptions).FirstOrDefault(e => e is not OperationCanceledException) is { } cause)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(cause);
+            }
+            throw;
+        }
+        // The rest in pg_dump's order, as one script: foreign keys need the keys they point to, triggers come last.
+        using (var rest = new MemoryStream(Encoding.UTF8.GetBytes(postData.Dependent)))
+        {
+            await RunSqlAsync(psql, target, rest, "post-data", cancellationToken);
+        }
         await using (var connection = await PostgresErrors.OpenAsync(target, cancellationToken))
         {
             foreach (var sequence in database.Info.Sequences ?? [])
@@ -97,7 +161,7 @@ public sealed class DatabaseRestore(IBlobLoader loader)
     /// <see cref="TableLoad"/>). Returns what each was loaded with: its rows' digest if <paramref name="digest"/>, else their count.
     /// </summary>
     private async Task<Dictionary<Node, RowMultiset>> LoadTablesAsync(PostgresLocation target, IReadOnlyList<Node> largestFirst, int jobs, bool digest,
-        CancellationToken cancellationToken)
+        Action<Node> tableLoaded, CancellationToken cancellationToken)
     {
         var loaded = new Dictionary<Node, RowMultiset>();
         await ConnectionWorkers.RunAsync(largestFirst, jobs, () => PostgresErrors.OpenAsync(target, cancellationToken), async (connection, table) =>
@@ -108,6 +172,7 @@ public sealed class DatabaseRestore(IBlobLoader loader)
             {
                 loaded.Add(table, rows);
             }
+            tableLoaded(table);
         }, cancellationToken);
         return loaded;
     }
@@ -133,30 +198,56 @@ public sealed class DatabaseRestore(IBlobLoader loader)
         return new RestoredTable(info.QualifiedName, info.Rows, restored.Rows, restored == loaded && loaded.Rows == info.Rows);
     }
 
-    /// <summary>
-    /// Indexes and key constraints first, several at once (each only reads its own table), then the rest of the
-    /// section in order: foreign keys need the keys they point to, triggers come last as pg_dump put them.
-    /// </summary>
-    private async Task ApplyPostDataAsync(string psql, PostgresLocation target, Node script, int jobs, CancellationToken cancellationToken)
+    /// <summary>Builds one table's indexes and key constraints, in pg_dump's order, once a slot is free.</summary>
+    private static async Task BuildAsync(PostgresLocation target, string preamble, IReadOnlyList<string> statements, SemaphoreSlim slots,
+        CancellationToken cancellationToken)
     {
-        var text = await ReadTextAsync(script, cancellationToken);
-        var parsed = SchemaScript.Parse(text);
+        if (statements.Count == 0)
+        {
+            return;
+        }
+        await slots.WaitAsync(cancellationToken);
         try
         {
-            await ConnectionWorkers.RunAsync(parsed.Independent, jobs, async () =>
+            await using var connection = await OpenForSchemaAsync(target, preamble, cancellationToken);
+            foreach (var sql in statements)
             {
-                var connection = await PostgresErrors.OpenAsync(target, cancellationToken);
-                await PostgresErrors.ExecuteAsync(connection, parsed.Preamble, cancellationToken);
-                return connection;
-            }, (connection, sql) => PostgresErrors.ExecuteAsync(connection, sql, cancellationToken), cancellationToken);
+                await ExecuteSchemaAsync(connection, target, sql, cancellationToken);
+            }
+        }
+        finally
+        {
+            slots.Release();
+        }
+    }
+
+    /// <summary>A connection set up as pg_dump's script sets its session up (search path, and so on).</summary>
+    private static async Task<NpgsqlConnection> OpenForSchemaAsync(PostgresLocation target, string preamble, CancellationToken cancellationToken)
+    {
+        var connection = await PostgresErrors.OpenAsync(target, cancellationToken);
+        try
+        {
+            await PostgresErrors.ExecuteAsync(connection, preamble, cancellationToken);
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+        return connection;
+    }
+
+    private static async Task ExecuteSchemaAsync(NpgsqlConnection connection, PostgresLocation target, string sql, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await PostgresErrors.ExecuteAsync(connection, sql, cancellationToken);
         }
         catch (PostgresException ex)
         {
             throw new ArcaException(ErrorCode.DatabaseFailed, $"An index or constraint of the schema did not apply to {target.Display}: {ex.MessageText}.",
                 "Mend the cause and restore into a fresh empty database.", ex);
         }
-        using var rest = new MemoryStream(Encoding.UTF8.GetBytes(parsed.Dependent));
-        await RunSqlAsync(psql, target, rest, "post-data", cancellationToken);
     }
 
     private async Task<string> ReadTextAsync(Node file, CancellationToken cancellationToken)

@@ -17,6 +17,21 @@ internal sealed partial class SchemaScript
     /// <summary>Objects that only need their own table's rows: indexes and key, unique and check constraints.</summary>
     public IEnumerable<string> Independent => Objects.Where(o => o.Type is "INDEX" or "CONSTRAINT").Select(o => o.Sql);
 
+    /// <summary>
+    /// The table an independent object is built on, unquoted, as pg_dump names it (<c>CREATE [UNIQUE] INDEX name ON
+    /// [ONLY] schema.table</c>, <c>ALTER TABLE [ONLY] schema.table ADD CONSTRAINT</c>); null if the statement is not one
+    /// of those shapes.
+    /// </summary>
+    public static (string Schema, string Table)? TableOf(string sql)
+    {
+        var match = BuiltOn().Match(sql);
+        // Group 1 is an index's own name.
+        return match.Success ? (Unquote(match.Groups[2].Value), Unquote(match.Groups[3].Value)) : null;
+    }
+
+    private static string Unquote(string ident) =>
+        ident.StartsWith('"') ? ident[1..^1].Replace("\"\"", "\"", StringComparison.Ordinal) : ident;
+
     /// <summary>Everything else, in pg_dump's order, as one script for psql (foreign keys, triggers, rules, ...).</summary>
     public string Dependent => Preamble + string.Concat(Objects.Where(o => o.Type is not ("INDEX" or "CONSTRAINT")).Select(o => o.Sql));
 
@@ -46,4 +61,10 @@ internal sealed partial class SchemaScript
 
     [GeneratedRegex(@"^--\n-- Name: [^\n]*; Type: ([^;\n]+); Schema:", RegexOptions.Multiline)]
     private static partial Regex Head();
+
+    /// <summary>An identifier as pg_dump writes it: bare (no dots, quotes or spaces) or double-quoted.</summary>
+    private const string Ident = "(\"(?:[^\"]|\"\")*\"|[^\\s.\"]+)";
+
+    [GeneratedRegex(@"^(?:CREATE (?:UNIQUE )?INDEX " + Ident + " ON|ALTER TABLE) (?:ONLY )?" + Ident + @"\." + Ident + @"\s", RegexOptions.Multiline)]
+    private static partial Regex BuiltOn();
 }

@@ -118,10 +118,14 @@ public static partial class PgTestServer
     /// it fails. pg_dump 15.14 and later put a random key in every dump (<c>\restrict KEY</c> ... <c>\unrestrict
     /// KEY</c>, against CVE-2025-8714): it is replaced by a fixed one, so equal databases give equal dumps.
     /// </summary>
-    public static async Task<string> PgDumpAsync(string database, CancellationToken cancellationToken = default)
+    public static Task<string> PgDumpAsync(string database, CancellationToken cancellationToken = default) =>
+        PgDumpAsync(database, [], cancellationToken);
+
+    /// <summary>pg_dump of <paramref name="database"/> with <paramref name="options"/> (e.g. --schema-only).</summary>
+    public static async Task<string> PgDumpAsync(string database, IReadOnlyList<string> options, CancellationToken cancellationToken = default)
     {
         await EnsureStartedAsync(cancellationToken);
-        var dump = await RunClientAsync("pg_dump", [.. ServerArguments(), database], cancellationToken);
+        var dump = await RunClientAsync("pg_dump", [.. ServerArguments(), .. options, database], cancellationToken);
         return RestrictKey().Replace(dump, "$1 arcatest");
     }
 
