@@ -24,6 +24,11 @@ public sealed record DatabaseRestoreRequest
 
     public bool ToSqlite => SqliteLocation.IsSqliteSource(To);
 
+    /// <summary>--no-verify given to any restore but a whole PostgreSQL database's.</summary>
+    public static ArcaException NoVerifyMisplaced() => new(ErrorCode.Usage,
+        "--no-verify applies to a whole-database restore (--database NAME --to postgresql://...); other restores always check what they wrote.",
+        "Leave --no-verify out.");
+
     public void Validate()
     {
         if (!PostgresLocation.IsPostgresUrl(To) && !ToSqlite)
@@ -44,6 +49,10 @@ public sealed record DatabaseRestoreRequest
         if (Tables.Count == 0 && (TableOptions.DryRun || TableOptions.Filter is not null || TableOptions.Into is not null))
         {
             throw new ArcaException(ErrorCode.Usage, "--dry-run, --where and --into apply to table restores.", "Name the tables with --table.");
+        }
+        if (Tables.Count > 0 && !ReadBack)
+        {
+            throw NoVerifyMisplaced();
         }
     }
 }

@@ -44,6 +44,10 @@ public static class RestoreCommand
         snapshot.AddTo(command);
         command.SetAction((parse, ct) => app.RunAsync(parse, async context =>
         {
+            if (context.Get(noVerify) && context.Get(to) is null)
+            {
+                throw DatabaseRestoreRequest.NoVerifyMisplaced();
+            }
             if (context.Get(sqlite) is { } sqliteName)
             {
                 if (context.Get(to) is not null || context.Get(dryRun))
