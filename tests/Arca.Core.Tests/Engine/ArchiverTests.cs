@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Arca.Backup;
+using Arca.Repo;
 using Arca.Restore;
 using Arca.Sources.Files;
 
@@ -24,6 +25,27 @@ public sealed class ArchiverTests
         second.Summary.DataBlobsAdded.ShouldBe(0);
         second.Summary.TreeBlobsAdded.ShouldBe(0);
         second.Tree.ShouldBe(first.Tree);
+    }
+
+    [Fact]
+    public async Task Trees_are_stored_in_packs_that_hold_no_file_content()
+    {
+        using var fx = new EngineFixture();
+        await fx.CreateRepositoryAsync();
+        for (var i = 0; i < 20; i++)
+        {
+            fx.Write($"d{i}/small.txt", $"file {i}");
+            fx.Write($"d{i}/e/deeper.txt", $"deeper {i}");
+        }
+        await fx.BackupAsync();
+
+        var repository = await fx.OpenAsync();
+        var packs = repository.Index.ByPack();
+        var types = packs.Values.Select(blobs => blobs.Select(b => b.Type).Distinct().ToList()).ToList();
+        types.ShouldAllBe(t => t.Count == 1);
+        types.Count(t => t[0] == BlobType.Tree).ShouldBe(1);
+        types.Count(t => t[0] == BlobType.Data).ShouldBe(1);
+        packs.Values.SelectMany(b => b).Count(b => b.Type == BlobType.Tree).ShouldBeGreaterThan(20 * 2);
     }
 
     [Fact]

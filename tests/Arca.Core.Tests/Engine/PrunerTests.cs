@@ -84,8 +84,10 @@ public sealed class PrunerTests : IDisposable
         result.BytesToFree.ShouldBeGreaterThan(3L << 20);
         result.BytesFreed.ShouldBeGreaterThan(3L << 20);
         result.PacksWritten.ShouldBe(1);
+        // Gone: the first backup's data pack (repacked) and its tree pack (no kept snapshot needs its trees).
+        result.PacksToDelete.ShouldBe(1);
         var after = await NamesAsync(StorageKind.Pack);
-        after.Intersect(before).Count().ShouldBe(before.Count - 1);
+        after.Intersect(before).Count().ShouldBe(before.Count - 2);
         (await NamesAsync(StorageKind.Index)).Count.ShouldBe(1);
         await ShouldCheckWholeAsync();
         await ShouldRestoreAsync(kept, expected);
@@ -102,7 +104,11 @@ public sealed class PrunerTests : IDisposable
 
         result.PacksToRepack.ShouldBe(0);
         result.UnusedBytes.ShouldBeGreaterThan(3L << 20);
-        (await NamesAsync(StorageKind.Pack)).ShouldBe(before);
+        // Only the forgotten snapshot's tree pack goes: nothing in it is needed.
+        result.PacksToDelete.ShouldBe(1);
+        var after = await NamesAsync(StorageKind.Pack);
+        after.ShouldBeSubsetOf(before);
+        after.Count.ShouldBe(before.Count - 1);
         await ShouldRestoreAsync(kept, expected);
     }
 
@@ -133,7 +139,8 @@ public sealed class PrunerTests : IDisposable
         var result = await PruneAsync(new PruneOptions());
 
         result.Snapshots.ShouldBe(0);
-        result.PacksToDelete.ShouldBe(1);
+        // Its data pack and its tree pack.
+        result.PacksToDelete.ShouldBe(2);
         (await NamesAsync(StorageKind.Pack)).ShouldBeEmpty();
         (await NamesAsync(StorageKind.Index)).Count.ShouldBe(1);
         await ShouldCheckWholeAsync();
@@ -153,7 +160,8 @@ public sealed class PrunerTests : IDisposable
 
         result.UnreferencedPacks.ShouldBe(1);
         result.PacksToDelete.ShouldBe(1);
-        (await NamesAsync(StorageKind.Pack)).Count.ShouldBe(1);
+        // The backup's data pack and tree pack stay.
+        (await NamesAsync(StorageKind.Pack)).Count.ShouldBe(2);
         await ShouldCheckWholeAsync();
         await ShouldRestoreAsync(snapshot, _fixture.Source);
     }
@@ -163,7 +171,7 @@ public sealed class PrunerTests : IDisposable
     {
         var (_, _, _) = await TwoSnapshotsOneForgottenAsync();
         var packs = await NamesAsync(StorageKind.Pack);
-        // Lose the second backup's pack (new.bin and the trees): the kept snapshot cannot be whole.
+        // Lose the pack of the second backup's trees: the kept snapshot cannot be whole.
         var repository = await _fixture.OpenAsync();
         var snapshot = (await repository.LoadAllSnapshotsAsync(None)).Single().Snapshot;
         repository.Index.TryGet(snapshot.Tree, out var location).ShouldBeTrue();

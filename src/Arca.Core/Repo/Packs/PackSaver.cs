@@ -17,6 +17,9 @@ namespace Arca.Repo.Packs;
 /// at once, and a writer that finds them all busy waits, which bounds what is staged whatever the input.
 /// Every <see cref="IndexEvery"/> packs an index file is written, so a crash keeps what was indexed;
 /// packs written after the last index file are unreferenced and removed by prune.
+/// Trees go into packs of their own, as restic keeps them: whatever walks snapshots without their content
+/// (a restore's plan, prune, check, ls, diff) then reads a few packs of nothing but trees, rather than a
+/// window of file content around every tree, which on remote storage is most of a walk's bytes and requests.
 /// </summary>
 internal sealed class PackSaver
 {
@@ -33,7 +36,8 @@ internal sealed class PackSaver
     private readonly SemaphoreSlim _uploadSlots;
     private readonly List<Task> _uploads = [];
     private readonly List<IndexFile.PackBlobs> _unindexed = [];
-    private OpenPack? _open;
+    // The pack being filled for each kind of blob: [0] content, [1] trees.
+    private readonly OpenPack?[] _open = new OpenPack?[2];
     private Exception? _failure;
 
     private sealed class OpenPack(IStagedFile file) : IAsyncDisposable
@@ -142,26 +146,26 @@ internal sealed class PackSaver
         return true;
     }
 
-    /// <summary>Appends a sealed blob to the open pack, starting a new pack when it would overflow.</summary>
+    /// <summary>Appends a sealed blob to the open pack of its kind, starting a new pack when it would overflow.</summary>
     private async Task AppendAsync(BlobEntry entry, ReadOnlyMemory<byte> sealedBlob, CancellationToken cancellationToken)
     {
+        var slot = entry.Type == BlobType.Tree ? 1 : 0;
         await _appendLock.WaitAsync(cancellationToken);
         try
         {
-            if (_open is { } current && current.File.Length + sealedBlob.Length > _packSize)
+            if (_open[slot] is { } current && current.File.Length + sealedBlob.Length > _packSize)
             {
-                _open = null;
+                _open[slot] = null;
                 await StartUploadAsync(current, cancellationToken);
             }
-            _open ??= new OpenPack(await _storage.StageAsync(StorageKind.Pack, cancellationToken));
-            var pack = _open;
+            var pack = _open[slot] ??= new OpenPack(await _storage.StageAsync(StorageKind.Pack, cancellationToken));
             pack.Entries.Add(entry with { Offset = (uint)pack.File.Length });
             pack.Hash.AppendData(sealedBlob.Span);
             await pack.File.AppendAsync(sealedBlob, cancellationToken);
             if (pack.File.Length >= _packSize)
             {
                 // Full, or one blob larger than a pack (a tree of a huge folder): it goes alone.
-                _open = null;
+                _open[slot] = null;
                 await StartUploadAsync(pack, cancellationToken);
             }
         }
@@ -169,9 +173,9 @@ internal sealed class PackSaver
         {
             // A pack that failed half-way is dropped with the blobs already in it, whose savers were told they
             // were stored: the whole save fails from here on, so no snapshot can refer to them.
-            if (_open is { } broken)
+            if (_open[slot] is { } broken)
             {
-                _open = null;
+                _open[slot] = null;
                 _failure ??= ex;
                 await broken.DisposeAsync();
             }
@@ -256,16 +260,19 @@ internal sealed class PackSaver
         await _storage.PutBytesAsync(new StorageKey(StorageKind.Index, name.ToString()), bytes, cancellationToken);
     }
 
-    /// <summary>Uploads the open pack, waits for every upload, and writes an index file for what is not yet indexed.</summary>
+    /// <summary>Uploads the open packs, waits for every upload, and writes an index file for what is not yet indexed.</summary>
     public async Task FlushAsync(CancellationToken cancellationToken)
     {
         await _appendLock.WaitAsync(cancellationToken);
         try
         {
-            if (_open is { } last)
+            for (var slot = 0; slot < _open.Length; slot++)
             {
-                _open = null;
-                await StartUploadAsync(last, cancellationToken);
+                if (_open[slot] is { } last)
+                {
+                    _open[slot] = null;
+                    await StartUploadAsync(last, cancellationToken);
+                }
             }
         }
         finally
@@ -287,7 +294,7 @@ internal sealed class PackSaver
     }
 
     /// <summary>
-    /// Drops the pack being filled, if any (its staged bytes are deleted), and waits for the uploads that are
+    /// Drops the packs being filled, if any (their staged bytes are deleted), and waits for the uploads that are
     /// running. For a backup that failed or was cancelled; what was committed stays, unreferenced until prune.
     /// </summary>
     public async Task DiscardAsync()
@@ -295,10 +302,13 @@ internal sealed class PackSaver
         await _appendLock.WaitAsync(CancellationToken.None);
         try
         {
-            if (_open is { } open)
+            for (var slot = 0; slot < _open.Length; slot++)
             {
-                _open = null;
-                await open.DisposeAsync();
+                if (_open[slot] is { } open)
+                {
+                    _open[slot] = null;
+                    await open.DisposeAsync();
+                }
             }
         }
         finally
