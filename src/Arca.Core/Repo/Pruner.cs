@@ -62,6 +62,9 @@ public sealed class Pruner(Repository repository)
     /// <summary>Packs per index file written by prune.</summary>
     internal const int PacksPerIndexFile = 4096;
 
+    /// <summary>Packs read at once while repacking; each holds a buffer of its largest needed blob.</summary>
+    private const int RepackReaders = 4;
+
     public async Task<PruneResult> PruneAsync(PruneOptions options, IProgress<string>? progress, CancellationToken cancellationToken)
     {
         options.Validate();
@@ -196,10 +199,11 @@ public sealed class Pruner(Repository repository)
                 Math.Max(2, storage.Properties.Connections), writeIndex: false);
             try
             {
-                foreach (var pack in repack)
-                {
-                    await CopyNeededBlobsAsync(pack, stored[pack], claimed[pack], saver, cancellationToken);
-                }
+                // Several packs at once: on remote storage each download is a round trip and a server's work,
+                // and one at a time left the uploads waiting for them.
+                await Parallel.ForEachAsync(repack,
+                    new ParallelOptions { MaxDegreeOfParallelism = RepackReaders, CancellationToken = cancellationToken },
+                    async (pack, ct) => await CopyNeededBlobsAsync(pack, claimed[pack], saver, ct));
                 await saver.FlushAsync(cancellationToken);
             }
             catch
@@ -295,22 +299,34 @@ public sealed class Pruner(Repository repository)
         return used;
     }
 
-    private async Task CopyNeededBlobsAsync(PackId pack, long length, List<BlobEntry> needed, PackSaver saver,
-        CancellationToken cancellationToken)
+    /// <summary>
+    /// Streams the part of the pack from its first needed blob to its last, and copies each needed blob, checked,
+    /// into the saver. A read the storage retries streams again from the start; blobs already copied are then
+    /// skipped by the saver.
+    /// </summary>
+    private async Task CopyNeededBlobsAsync(PackId pack, List<BlobEntry> needed, PackSaver saver, CancellationToken cancellationToken)
     {
-        var buffer = BufferPool.Shared.Rent((int)length);
-        var scratch = BufferPool.Shared.Rent((int)Math.Max(1, needed.Max(e => (long)e.RawLength)));
+        var ordered = needed.OrderBy(e => e.Offset).ToList();
+        var start = (long)ordered[0].Offset;
+        var end = ordered.Max(e => (long)e.Offset + e.StoredLength);
+        var blob = BufferPool.Shared.Rent((int)ordered.Max(e => (long)e.StoredLength));
+        var scratch = BufferPool.Shared.Rent((int)Math.Max(1, ordered.Max(e => (long)e.RawLength)));
         try
         {
-            await repository.Storage.ReadIntoAsync(new StorageKey(StorageKind.Pack, pack.ToString()), 0, buffer.AsMemory(0, (int)length),
-                cancellationToken);
-            foreach (var entry in needed)
+            await repository.Storage.ReadAsync(new StorageKey(StorageKind.Pack, pack.ToString()), start, end - start, async (stream, ct) =>
             {
-                var sealedBlob = buffer.AsMemory((int)entry.Offset, (int)entry.StoredLength);
-                // Checked before it is copied: a damaged blob must not live on in a new pack that looks sound.
-                repository.OpenBlob(pack, entry, sealedBlob.Span, scratch);
-                await saver.SaveSealedAsync(entry, sealedBlob, cancellationToken);
-            }
+                var position = start;
+                foreach (var entry in ordered)
+                {
+                    await SkipAsync(stream, entry.Offset - position, blob, ct);
+                    var sealedBlob = blob.AsMemory(0, (int)entry.StoredLength);
+                    await stream.ReadExactlyAsync(sealedBlob, ct);
+                    position = (long)entry.Offset + entry.StoredLength;
+                    // Checked before it is copied: a damaged blob must not live on in a new pack that looks sound.
+                    repository.OpenBlob(pack, entry, sealedBlob.Span, scratch);
+                    await saver.SaveSealedAsync(entry, sealedBlob, ct);
+                }
+            }, cancellationToken);
         }
         catch (BlobDamagedException ex)
         {
@@ -320,7 +336,18 @@ public sealed class Pruner(Repository repository)
         finally
         {
             BufferPool.Shared.Return(scratch);
-            BufferPool.Shared.Return(buffer);
+            BufferPool.Shared.Return(blob);
+        }
+    }
+
+    /// <summary>Reads past <paramref name="count"/> bytes of the stream through <paramref name="buffer"/>.</summary>
+    private static async Task SkipAsync(Stream stream, long count, byte[] buffer, CancellationToken cancellationToken)
+    {
+        while (count > 0)
+        {
+            var n = (int)Math.Min(count, buffer.Length);
+            await stream.ReadExactlyAsync(buffer.AsMemory(0, n), cancellationToken);
+            count -= n;
         }
     }
 }
