@@ -19,6 +19,7 @@ public sealed class CommandContext
     public CliConsole Console { get; }
     public bool Json => _parse.GetValue(_options.Json);
     public bool Quiet => _parse.GetValue(_options.Quiet);
+    public bool NoCache => _parse.GetValue(_options.NoCache);
     public TimeProvider Time => Console.Time;
 
     public string RepositoryLocation =>
@@ -122,7 +123,15 @@ public sealed class CommandContext
     public Storage.IStorage OpenStorage() => Operations.RepositoryLocation.Open(RepositoryLocation, Console.GetEnvironmentVariable);
 
     public Task<RepositorySession> OpenAsync(LockKind lockKind, string operation, bool loadIndex, CancellationToken cancellationToken) =>
-        RepositorySession.OpenAsync(OpenStorage(), ReadPassword(), lockKind, operation, loadIndex, Time, cancellationToken);
+        OpenAsync(lockKind, operation, loadIndex, useCache: true, cancellationToken);
+
+    /// <param name="useCache">
+    /// False to read everything from the repository itself (check must see what is there, not a local copy).
+    /// Otherwise a remote repository's tree packs are cached where PackCache.DefaultRoot says, unless --no-cache.
+    /// </param>
+    public Task<RepositorySession> OpenAsync(LockKind lockKind, string operation, bool loadIndex, bool useCache, CancellationToken cancellationToken) =>
+        RepositorySession.OpenAsync(OpenStorage(), ReadPassword(), lockKind, operation, loadIndex, Time, cancellationToken,
+            useCache && !NoCache ? Repo.Packs.PackCache.DefaultRoot(Console.GetEnvironmentVariable) : null);
 
     public T Get<T>(Option<T> option) => _parse.GetValue(option)!;
     public T Get<T>(Argument<T> argument) => _parse.GetValue(argument)!;

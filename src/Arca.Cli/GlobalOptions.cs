@@ -29,8 +29,15 @@ public sealed class GlobalOptions
         Recursive = true,
     };
 
+    public Option<bool> NoCache { get; } = new("--no-cache")
+    {
+        Description = "Keep no local copy of a remote repository's trees (default: cached under $ARCA_CACHE_DIR, else ~/.cache/arca).",
+        Recursive = true,
+    };
+
     public void AddTo(RootCommand root)
     {
+        root.Options.Add(NoCache);
         root.Options.Add(Repo);
         root.Options.Add(PasswordFile);
         root.Options.Add(Json);

@@ -1,5 +1,6 @@
 using Arca.Storage;
 using Arca.Repo;
+using Arca.Repo.Packs;
 
 namespace Arca.Operations;
 
@@ -33,10 +34,15 @@ public sealed class RepositorySession : IAsyncDisposable
         }
     }
 
+    /// <param name="cacheRoot">Where a remote repository's tree packs are cached (<see cref="PackCache"/>); null for none.</param>
     public static async Task<RepositorySession> OpenAsync(IStorage storage, string password, LockKind lockKind, string operation,
-        bool loadIndex, TimeProvider time, CancellationToken cancellationToken)
+        bool loadIndex, TimeProvider time, CancellationToken cancellationToken, string? cacheRoot = null)
     {
         var repository = await Repository.OpenAsync(storage, password, cancellationToken);
+        if (cacheRoot is not null && storage.Properties.IsRemote && PackCache.Open(cacheRoot, repository.Id) is { } cache)
+        {
+            repository.UseCache(cache);
+        }
         RepositoryLock? repositoryLock = null;
         if (lockKind != LockKind.None)
         {

@@ -53,6 +53,8 @@ internal sealed class CliSandbox : IAsyncDisposable
     public CliRunner CreateRunner(TimeProvider? time = null)
     {
         var runner = new CliRunner(Repository) { Time = time ?? TimeProvider.System };
+        // A remote repository's tree packs are cached here, not in the home folder of whoever runs the tests.
+        runner.Environment["ARCA_CACHE_DIR"] = Temp.Combine("cache");
         foreach (var (name, value) in BackendEnvironment(Backend))
         {
             runner.Environment[name] = value;

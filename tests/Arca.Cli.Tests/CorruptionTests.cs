@@ -20,9 +20,17 @@ public abstract class CorruptionTests
         (await BuiltProgram.ArcaAsync(env, "init")).Code.ShouldBe(0);
         (await BuiltProgram.ArcaAsync(env, "backup", source)).Code.ShouldBe(0);
 
-        var pack = (await sandbox.PackNamesAsync()).ShouldHaveSingleItem();
+        // Two packs: the file's content, and the trees (the smaller one).
+        var packs = await sandbox.PackNamesAsync();
+        packs.Count.ShouldBe(2);
+        var contents = new Dictionary<string, byte[]>();
+        foreach (var name in packs)
+        {
+            contents[name] = await sandbox.ReadFileAsync(new StorageKey(StorageKind.Pack, name));
+        }
+        var pack = contents.MaxBy(p => p.Value.Length).Key;
         var key = new StorageKey(StorageKind.Pack, pack);
-        var bytes = await sandbox.ReadFileAsync(key);
+        var bytes = contents[pack];
         bytes[bytes.Length / 3] ^= 0x40;
         await sandbox.ReplaceFileAsync(key, bytes);
 

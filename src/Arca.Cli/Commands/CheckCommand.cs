@@ -17,7 +17,7 @@ public static class CheckCommand
         command.SetAction((parse, ct) => app.RunAsync(parse, async context =>
         {
             var fraction = context.Get(subset) is { Length: > 0 } s ? CheckOperation.ParseSubset(s) : context.Get(readData) ? 1.0 : 0.0;
-            await using var session = await context.OpenAsync(LockKind.Shared, "check", loadIndex: false, ct);
+            await using var session = await context.OpenAsync(LockKind.Shared, "check", loadIndex: false, useCache: false, ct);
             context.ReportStaleLocks(session);
             var result = await new CheckOperation().RunAsync(session, fraction, ct);
             if (context.Json)

@@ -196,7 +196,7 @@ public sealed class Pruner(Repository repository)
         {
             progress?.Report($"repacking {repack.Count} packs");
             var saver = new PackSaver(storage, repository.Key, fresh, repository.Settings.PackSize, repository.Settings.CompressionLevel,
-                Math.Max(2, storage.Properties.Connections), writeIndex: false);
+                Math.Max(2, storage.Properties.Connections), writeIndex: false, cache: repository.Cache);
             try
             {
                 // Several packs at once: on remote storage each download is a round trip and a server's work,
@@ -251,6 +251,7 @@ public sealed class Pruner(Repository repository)
         {
             await storage.DeleteAsync(stray, cancellationToken);
         }
+        repository.Cache?.Retain(packs.Select(p => p.Pack).ToHashSet());
         return result with { PacksWritten = fresh.PackCount, BytesFreed = freed - result.BytesToRepack };
     }
 
@@ -313,7 +314,7 @@ public sealed class Pruner(Repository repository)
         var scratch = BufferPool.Shared.Rent((int)Math.Max(1, ordered.Max(e => (long)e.RawLength)));
         try
         {
-            await repository.Storage.ReadAsync(new StorageKey(StorageKind.Pack, pack.ToString()), start, end - start, async (stream, ct) =>
+            async Task CopyAsync(Stream stream, CancellationToken ct)
             {
                 var position = start;
                 foreach (var entry in ordered)
@@ -326,7 +327,21 @@ public sealed class Pruner(Repository repository)
                     repository.OpenBlob(pack, entry, sealedBlob.Span, scratch);
                     await saver.SaveSealedAsync(entry, sealedBlob, ct);
                 }
-            }, cancellationToken);
+            }
+            // A tree pack is read from the cache when it holds it: its name was checked against its bytes.
+            if (repository.Cache?.OpenRead(pack) is { } cached)
+            {
+                await using (cached)
+                {
+                    cached.Position = start;
+                    await CopyAsync(cached, cancellationToken);
+                }
+            }
+            else
+            {
+                await repository.Storage.ReadAsync(new StorageKey(StorageKind.Pack, pack.ToString()), start, end - start, CopyAsync,
+                    cancellationToken);
+            }
         }
         catch (BlobDamagedException ex)
         {

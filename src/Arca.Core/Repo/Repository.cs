@@ -21,6 +21,7 @@ public sealed class Repository : IBlobLoader, IBlobSaver, ITreeLoader, ISnapshot
     private static readonly StorageKey ConfigKey = new(StorageKind.Config, "config");
     private PackSaver? _saver;
     private PackWindowReader? _windows;
+    private PackCache? _cache;
     private readonly Lock _saverLock = new();
 
     private Repository(IStorage storage, MasterKey key, string id, RepositorySettings settings, string keyName)
@@ -47,6 +48,18 @@ public sealed class Repository : IBlobLoader, IBlobSaver, ITreeLoader, ISnapshot
 
     /// <summary>Index files still stored but superseded by another (a prune stopped before deleting them).</summary>
     public List<string> SupersededIndexFiles { get; } = [];
+
+    /// <summary>The local copies of tree packs, for a remote repository opened with a cache.</summary>
+    public PackCache? Cache => _cache;
+
+    /// <summary>Reads trees of a remote repository through <paramref name="cache"/> and adds the tree packs it writes. Call before the first read or write.</summary>
+    public void UseCache(PackCache cache)
+    {
+        if (Storage.Properties.IsRemote)
+        {
+            _cache = cache;
+        }
+    }
 
     public static async Task<Repository> InitAsync(IStorage storage, string password, RepositoryOptions options,
         TimeProvider time, CancellationToken cancellationToken)
@@ -255,7 +268,7 @@ public sealed class Repository : IBlobLoader, IBlobSaver, ITreeLoader, ISnapshot
             lock (_saverLock)
             {
                 return _saver ??= new PackSaver(Storage, Key, Index, Settings.PackSize, Settings.CompressionLevel,
-                    maxUploads: Math.Max(2, Storage.Properties.Connections));
+                    maxUploads: Math.Max(2, Storage.Properties.Connections), cache: _cache);
             }
         }
     }
@@ -270,6 +283,7 @@ public sealed class Repository : IBlobLoader, IBlobSaver, ITreeLoader, ISnapshot
         {
             await saver.DiscardAsync();
         }
+        _cache?.Dispose();
     }
 
     public async Task<byte[]> LoadBlobAsync(BlobId id, CancellationToken cancellationToken)
@@ -291,6 +305,20 @@ public sealed class Repository : IBlobLoader, IBlobSaver, ITreeLoader, ISnapshot
         try
         {
             var sealedBytes = sealedBuffer.AsMemory(0, (int)entry.StoredLength);
+            if (entry.Type == BlobType.Tree && _cache is { } cache
+                && await cache.TryReadIntoAsync(Storage, location.Pack, entry.Offset, sealedBytes, cancellationToken))
+            {
+                try
+                {
+                    OpenBlobInPlace(location.Pack, entry, sealedBytes.Span, plain);
+                    return new PooledBlob(plain, (int)entry.RawLength);
+                }
+                catch (BlobDamagedException)
+                {
+                    // The local copy went bad after it was checked (disk rot, a hand edit): read the repository.
+                    cache.Forget(location.Pack);
+                }
+            }
             if (Storage.Properties.IsRemote)
             {
                 _windows ??= new PackWindowReader(Storage, Index);
@@ -301,7 +329,7 @@ public sealed class Repository : IBlobLoader, IBlobSaver, ITreeLoader, ISnapshot
                 await Storage.ReadIntoAsync(new StorageKey(StorageKind.Pack, location.Pack.ToString()), entry.Offset, sealedBytes,
                     cancellationToken);
             }
-            OpenBlobInPlace(location.Pack, entry, sealedBuffer.AsSpan(0, (int)entry.StoredLength), plain);
+            OpenBlobInPlace(location.Pack, entry, sealedBytes.Span, plain);
             return new PooledBlob(plain, (int)entry.RawLength);
         }
         catch (Exception ex)

@@ -1,6 +1,7 @@
 using Arca.Backup;
 using Arca.Repo;
 using Arca.Repo.Crypto;
+using Arca.Repo.Packs;
 using Arca.Restore;
 using Arca.Storage;
 using Arca.Storage.Local;
@@ -31,9 +32,16 @@ internal sealed class EngineFixture : IDisposable
     public async Task<Repository> CreateRepositoryAsync() =>
         await Repository.InitAsync(RepositoryStorage, "pw", new RepositoryOptions { Kdf = KdfParameters.Insecure }, TimeProvider.System, CancellationToken.None);
 
+    /// <summary>When set, repositories are opened with a <see cref="PackCache"/> under this folder (it works only on remote storage).</summary>
+    public string? CacheRoot { get; set; }
+
     public async Task<Repository> OpenAsync()
     {
         var repository = await Repository.OpenAsync(RepositoryStorage, "pw", CancellationToken.None);
+        if (CacheRoot is not null)
+        {
+            repository.UseCache(PackCache.Open(CacheRoot, repository.Id)!);
+        }
         await repository.LoadIndexAsync(CancellationToken.None);
         return repository;
     }

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using Arca.Restore;
 using Arca.Storage;
 using Arca.TestKit;
@@ -16,41 +15,6 @@ public sealed class RemoteRestoreTests : IDisposable
     private CountingRemoteStorage Remote => (CountingRemoteStorage)_fixture.RepositoryStorage;
 
     public void Dispose() => _fixture.Dispose();
-
-    /// <summary>Local storage that says it is remote, and counts the pack reads and their bytes.</summary>
-    private sealed class CountingRemoteStorage(IStorage inner) : IStorage
-    {
-        public int PackReads;
-        public long PackBytesRead;
-
-        public StorageProperties Properties { get; } = inner.Properties with { IsRemote = true };
-
-        public Task PutAsync(StorageKey key, Stream content, CancellationToken cancellationToken) =>
-            inner.PutAsync(key, content, cancellationToken);
-
-        public Task ReadAsync(StorageKey key, long offset, long length, Func<Stream, CancellationToken, Task> consume,
-            CancellationToken cancellationToken)
-        {
-            if (key.Kind == StorageKind.Pack)
-            {
-                Interlocked.Increment(ref PackReads);
-                Interlocked.Add(ref PackBytesRead, length);
-            }
-            return inner.ReadAsync(key, offset, length, consume, cancellationToken);
-        }
-
-        public Task<StorageEntry?> StatAsync(StorageKey key, CancellationToken cancellationToken) => inner.StatAsync(key, cancellationToken);
-
-        public async IAsyncEnumerable<StorageEntry> ListAsync(StorageKind kind, [EnumeratorCancellation] CancellationToken cancellationToken)
-        {
-            await foreach (var entry in inner.ListAsync(kind, cancellationToken))
-            {
-                yield return entry;
-            }
-        }
-
-        public Task DeleteAsync(StorageKey key, CancellationToken cancellationToken) => inner.DeleteAsync(key, cancellationToken);
-    }
 
     [Fact]
     public async Task Small_files_and_the_chunks_of_large_ones_share_requests_and_each_byte_is_fetched_about_once()

@@ -31,6 +31,7 @@ internal sealed class PackSaver
     private readonly int _packSize;
     private readonly int _compressionLevel;
     private readonly bool _writeIndex;
+    private readonly PackCache? _cache;
     private readonly ConcurrentDictionary<BlobId, byte> _inFlight = new();
     private readonly SemaphoreSlim _appendLock = new(1, 1);
     private readonly SemaphoreSlim _uploadSlots;
@@ -40,9 +41,11 @@ internal sealed class PackSaver
     private readonly OpenPack?[] _open = new OpenPack?[2];
     private Exception? _failure;
 
-    private sealed class OpenPack(IStagedFile file) : IAsyncDisposable
+    private sealed class OpenPack(IStagedFile file, MemoryStream? copy) : IAsyncDisposable
     {
         public IStagedFile File { get; } = file;
+        /// <summary>The pack's bytes, kept for the cache (tree packs of a repository with one).</summary>
+        public MemoryStream? Copy { get; } = copy;
         public IncrementalHash Hash { get; } = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         public List<BlobEntry> Entries { get; } = [];
 
@@ -57,9 +60,11 @@ internal sealed class PackSaver
     /// False for prune's repacking, which writes the whole new index itself: its packs stay unreferenced (and
     /// are removed by the next prune) if it stops before that.
     /// </param>
+    /// <param name="cache">Where a copy of each tree pack goes once it is committed.</param>
     public PackSaver(IStorage storage, MasterKey key, BlobIndex index, int packSize, int compressionLevel, int maxUploads,
-        bool writeIndex = true)
+        bool writeIndex = true, PackCache? cache = null)
     {
+        _cache = cache;
         _writeIndex = writeIndex;
         _storage = storage;
         _key = key;
@@ -158,9 +163,11 @@ internal sealed class PackSaver
                 _open[slot] = null;
                 await StartUploadAsync(current, cancellationToken);
             }
-            var pack = _open[slot] ??= new OpenPack(await _storage.StageAsync(StorageKind.Pack, cancellationToken));
+            var pack = _open[slot] ??= new OpenPack(await _storage.StageAsync(StorageKind.Pack, cancellationToken),
+                slot == 1 && _cache is not null ? new MemoryStream() : null);
             pack.Entries.Add(entry with { Offset = (uint)pack.File.Length });
             pack.Hash.AppendData(sealedBlob.Span);
+            pack.Copy?.Write(sealedBlob.Span);
             await pack.File.AppendAsync(sealedBlob, cancellationToken);
             if (pack.File.Length >= _packSize)
             {
@@ -228,6 +235,11 @@ internal sealed class PackSaver
         await pack.File.AppendAsync(trailer, cancellationToken);
         var id = new PackId(new Hash256(pack.Hash.GetHashAndReset()));
         await pack.File.CommitAsync(new StorageKey(StorageKind.Pack, id.ToString()), cancellationToken);
+        if (pack.Copy is { } copy)
+        {
+            copy.Write(trailer);
+            _cache?.Add(id, copy.GetBuffer().AsSpan(0, (int)copy.Length));
+        }
         _index.AddPack(id, pack.Entries);
         foreach (var entry in pack.Entries)
         {

@@ -1,0 +1,173 @@
+using System.Security.Cryptography;
+using Arca.Repo;
+using Arca.Repo.Packs;
+using Arca.Restore;
+using Arca.TestKit;
+
+namespace Arca.Core.Tests.Engine;
+
+/// <summary>
+/// The local cache of a remote repository's tree packs, on a real folder that says it is remote: backups fill
+/// it, walks of snapshots read trees from it instead of the repository, a bad copy is fetched again, and prune
+/// drops the copies of what it deleted.
+/// </summary>
+public sealed class PackCacheTests : IDisposable
+{
+    private static readonly CancellationToken None = CancellationToken.None;
+    private readonly EngineFixture _fixture = new(local => new CountingRemoteStorage(local));
+
+    private CountingRemoteStorage Remote => (CountingRemoteStorage)_fixture.RepositoryStorage;
+
+    private string CacheRoot => Path.Combine(_fixture.Root, "cache");
+
+    public void Dispose() => _fixture.Dispose();
+
+    private void WriteTree(int seed)
+    {
+        var random = new Random(seed);
+        for (var i = 0; i < 30; i++)
+        {
+            var bytes = new byte[random.Next(100, 20_000)];
+            random.NextBytes(bytes);
+            _fixture.Write($"d{i % 6}/e{i % 3}/f{i}.bin", bytes);
+        }
+    }
+
+    /// <summary>The packs of the repository whose blobs are all trees.</summary>
+    private static HashSet<string> TreePacks(Repository repository) =>
+        [.. repository.Index.ByPack().Where(p => p.Value.All(b => b.Type == BlobType.Tree)).Select(p => p.Key.ToString())];
+
+    private List<string> CachedFiles(Repository repository) =>
+        [.. Directory.EnumerateFiles(Path.Combine(CacheRoot, repository.Id, "packs")).Select(f => Path.GetFileName(f)!).Order()];
+
+    /// <summary>Loads every tree of every snapshot, as a restore's plan or prune would.</summary>
+    private static async Task<int> WalkAsync(Repository repository)
+    {
+        var seen = new HashSet<BlobId>();
+        var pending = new Stack<BlobId>((await repository.LoadAllSnapshotsAsync(None)).Select(s => s.Snapshot.Tree));
+        while (pending.TryPop(out var id))
+        {
+            if (!seen.Add(id))
+            {
+                continue;
+            }
+            foreach (var node in (await repository.LoadTreeAsync(id, None)).Nodes)
+            {
+                if (node.Subtree is { } subtree)
+                {
+                    pending.Push(subtree);
+                }
+            }
+        }
+        return seen.Count;
+    }
+
+    [Fact]
+    public async Task A_backup_keeps_copies_of_its_tree_packs_and_a_walk_then_reads_no_pack_from_the_repository()
+    {
+        _fixture.CacheRoot = CacheRoot;
+        await _fixture.CreateRepositoryAsync();
+        WriteTree(1);
+        await _fixture.BackupAsync();
+
+        var repository = await _fixture.OpenAsync();
+        var cached = CachedFiles(repository);
+        cached.ShouldBe(TreePacks(repository).Order().ToList());
+        foreach (var name in cached)
+        {
+            Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(Path.Combine(CacheRoot, repository.Id, "packs", name)))).ShouldBe(name);
+        }
+        Remote.PackReads = 0;
+        (await WalkAsync(repository)).ShouldBeGreaterThan(6);
+        Remote.PackReads.ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task An_empty_cache_fetches_each_tree_pack_once_whole()
+    {
+        await _fixture.CreateRepositoryAsync();
+        WriteTree(2);
+        await _fixture.BackupAsync();
+        WriteTree(3);
+        await _fixture.BackupAsync();
+
+        _fixture.CacheRoot = CacheRoot;
+        var repository = await _fixture.OpenAsync();
+        Remote.PackReads = 0;
+        await WalkAsync(repository);
+        Remote.PackReads.ShouldBe(2);
+        CachedFiles(repository).ShouldBe(TreePacks(repository).Order().ToList());
+
+        Remote.PackReads = 0;
+        await WalkAsync(await _fixture.OpenAsync());
+        Remote.PackReads.ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task A_damaged_copy_is_read_past_from_the_repository_and_fetched_again()
+    {
+        _fixture.CacheRoot = CacheRoot;
+        await _fixture.CreateRepositoryAsync();
+        WriteTree(4);
+        var (snapshot, _) = await _fixture.BackupAsync();
+        var repository = await _fixture.OpenAsync();
+        var path = Path.Combine(CacheRoot, repository.Id, "packs", CachedFiles(repository).Single());
+        var bytes = File.ReadAllBytes(path);
+        for (var i = 0; i < bytes.Length; i += 97)
+        {
+            bytes[i] ^= 0x5a;
+        }
+        File.WriteAllBytes(path, bytes);
+
+        var target = Path.Combine(_fixture.Root, "out");
+        var result = await _fixture.RestoreAsync(snapshot, new RestoreOptions { Target = target });
+
+        result.Errors.ShouldBeEmpty();
+        TreeAssert.Identical(_fixture.Source, Path.Combine(target, Path.GetFileName(_fixture.Source)));
+        Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path))).ShouldBe(Path.GetFileName(path));
+    }
+
+    [Fact]
+    public async Task Prune_drops_the_copies_of_the_packs_it_deletes_and_keeps_those_of_the_packs_that_stay()
+    {
+        _fixture.CacheRoot = CacheRoot;
+        await _fixture.CreateRepositoryAsync();
+        WriteTree(5);
+        var (_, first) = await _fixture.BackupAsync();
+        Directory.Delete(Path.Combine(_fixture.Source, "d1"), recursive: true);
+        WriteTree(6);
+        var (kept, _) = await _fixture.BackupAsync();
+        var repository = await _fixture.OpenAsync();
+        CachedFiles(repository).Count.ShouldBe(2);
+        await repository.ForgetSnapshotAsync(first, None);
+
+        var pruning = await _fixture.OpenAsync();
+        await new Pruner(pruning).PruneAsync(new PruneOptions(MaxUnused: 0), null, None);
+
+        var after = await _fixture.OpenAsync();
+        CachedFiles(after).ShouldBe(TreePacks(after).Order().ToList());
+        Remote.PackReads = 0;
+        await WalkAsync(after);
+        Remote.PackReads.ShouldBe(0);
+        var target = Path.Combine(_fixture.Root, "out");
+        (await _fixture.RestoreAsync(kept, new RestoreOptions { Target = target })).Errors.ShouldBeEmpty();
+        TreeAssert.Identical(_fixture.Source, Path.Combine(target, Path.GetFileName(_fixture.Source)));
+    }
+
+    [Fact]
+    public void A_cache_folder_that_cannot_be_made_means_no_cache()
+    {
+        var file = Path.Combine(_fixture.Root, "not-a-folder");
+        File.WriteAllText(file, "x");
+        PackCache.Open(file, "0123").ShouldBeNull();
+    }
+
+    [Fact]
+    public void The_default_folder_follows_ARCA_CACHE_DIR_then_XDG_CACHE_HOME_then_HOME()
+    {
+        PackCache.DefaultRoot(n => n switch { "ARCA_CACHE_DIR" => "/c", "XDG_CACHE_HOME" => "/x", "HOME" => "/h", _ => null }).ShouldBe("/c");
+        PackCache.DefaultRoot(n => n switch { "XDG_CACHE_HOME" => "/x", "HOME" => "/h", _ => null }).ShouldBe("/x/arca");
+        PackCache.DefaultRoot(n => n == "HOME" ? "/h" : null).ShouldBe("/h/.cache/arca");
+        PackCache.DefaultRoot(_ => null).ShouldBeNull();
+    }
+}
