@@ -1,4 +1,14 @@
+using Arca.Repo.Format;
+using Arca.Repo.Index;
+
 namespace Arca.Repo;
+
+/// <summary>
+/// Receives one blob of a pack read by <see cref="IBlobLoader.ReadPackAsync"/>: its verified plaintext (valid only
+/// during the call), or, when it cannot be had, why (<paramref name="damage"/>, and an empty plaintext).
+/// </summary>
+public delegate ValueTask PackBlobHandler(BlobEntry blob, ReadOnlyMemory<byte> plaintext, BlobDamagedException? damage,
+    CancellationToken cancellationToken);
 
 /// <summary>What restore and check need from a repository: blobs by id, verified.</summary>
 public interface IBlobLoader
@@ -12,4 +22,15 @@ public interface IBlobLoader
 
     /// <summary>The same, into a pooled buffer: for restores, which move every byte of a snapshot.</summary>
     Task<PooledBlob> LoadPooledBlobAsync(BlobId id, CancellationToken cancellationToken);
+
+    /// <summary>Where the index says a blob is stored; false if no entry names it.</summary>
+    bool TryLocate(BlobId id, out IndexLocation location);
+
+    /// <summary>
+    /// Reads <paramref name="blobs"/> of one pack, each once, in the order they lie and in as few requests as their
+    /// layout allows, and hands each to <paramref name="handler"/> as soon as it is checked: restores read whole
+    /// packs this way rather than a request per blob. A blob that fails its check, or whose pack is missing or
+    /// short, is handed on with its damage; the storage's failures (after its retries) are thrown.
+    /// </summary>
+    Task ReadPackAsync(PackId pack, IReadOnlyList<BlobEntry> blobs, PackBlobHandler handler, CancellationToken cancellationToken);
 }

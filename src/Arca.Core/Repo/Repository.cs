@@ -351,6 +351,86 @@ public sealed class Repository : IBlobLoader, IBlobSaver, ITreeLoader, ISnapshot
         }
     }
 
+    public bool TryLocate(BlobId id, out IndexLocation location) => Index.TryGet(id, out location);
+
+    /// <summary>Needed blobs further apart than this are read by separate requests; nearer ones by one that reads the gap too.</summary>
+    private const int PackReadGap = 1 << 20;
+
+    public async Task ReadPackAsync(PackId pack, IReadOnlyList<BlobEntry> blobs, PackBlobHandler handler, CancellationToken cancellationToken)
+    {
+        if (blobs.Count == 0)
+        {
+            return;
+        }
+        var ordered = blobs.OrderBy(b => b.Offset).ToList();
+        var sealedBuffer = BufferPool.Shared.Rent((int)ordered.Max(b => b.StoredLength));
+        var plain = BufferPool.Shared.Rent((int)Math.Max(1, ordered.Max(b => b.RawLength)));
+        var key = new StorageKey(StorageKind.Pack, pack.ToString());
+        var handed = 0;
+        try
+        {
+            while (handed < ordered.Count)
+            {
+                // One request: from the next blob on, as long as the gaps stay small.
+                var first = handed;
+                var last = first;
+                while (last + 1 < ordered.Count
+                       && (long)ordered[last + 1].Offset - ((long)ordered[last].Offset + ordered[last].StoredLength) <= PackReadGap)
+                {
+                    last++;
+                }
+                var start = (long)ordered[first].Offset;
+                var end = (long)ordered[last].Offset + ordered[last].StoredLength;
+                await Storage.ReadAsync(key, start, end - start, async (stream, ct) =>
+                {
+                    // Called again if the storage retries: the blobs handed on already are read past.
+                    var position = start;
+                    for (var i = first; i <= last; i++)
+                    {
+                        var entry = ordered[i];
+                        var sealedBytes = sealedBuffer.AsMemory(0, (int)entry.StoredLength);
+                        for (var gap = (long)entry.Offset - position; gap > 0;)
+                        {
+                            var n = (int)Math.Min(gap, sealedBuffer.Length);
+                            await stream.ReadExactlyAsync(sealedBuffer.AsMemory(0, n), ct);
+                            gap -= n;
+                        }
+                        await stream.ReadExactlyAsync(sealedBytes, ct);
+                        position = (long)entry.Offset + entry.StoredLength;
+                        if (i < handed)
+                        {
+                            continue;
+                        }
+                        BlobDamagedException? damage = null;
+                        try
+                        {
+                            OpenBlobInPlace(pack, entry, sealedBytes.Span, plain);
+                        }
+                        catch (BlobDamagedException ex)
+                        {
+                            damage = ex;
+                        }
+                        await handler(entry, damage is null ? plain.AsMemory(0, (int)entry.RawLength) : default, damage, ct);
+                        handed = i + 1;
+                    }
+                }, cancellationToken);
+            }
+        }
+        catch (Exception ex) when (ex is StorageNotFoundException or EndOfStreamException)
+        {
+            var reason = ex is StorageNotFoundException ? $"its pack is missing ({ex.Message})" : "its pack is shorter than the index says";
+            for (; handed < ordered.Count; handed++)
+            {
+                await handler(ordered[handed], default, new BlobDamagedException(ordered[handed].Id, pack, reason), cancellationToken);
+            }
+        }
+        finally
+        {
+            BufferPool.Shared.Return(plain);
+            BufferPool.Shared.Return(sealedBuffer);
+        }
+    }
+
     /// <summary>Opens, decompresses and verifies one blob's stored bytes.</summary>
     public byte[] OpenBlob(PackId pack, BlobEntry entry, ReadOnlySpan<byte> sealedBytes)
     {

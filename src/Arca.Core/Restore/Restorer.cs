@@ -54,6 +54,9 @@ public sealed class Restorer
     /// </summary>
     private const int SubtreesAhead = 16;
 
+    /// <summary>Packs read at once: each holds buffers for its largest blob (up to twice the chunker's maximum).</summary>
+    private const int MaxPackReaders = 8;
+
     /// <param name="destinationIsNew">The folder <paramref name="destination"/> does not exist yet, so nothing in it does:
     /// its entries are created without asking the file system (a stat of each would cost a tenth of a fresh restore).</param>
     private async Task WalkAsync(Task<Tree> loading, string prefix, string destination, bool destinationIsNew, List<string> includes, HashSet<string> found,
@@ -172,37 +175,31 @@ public sealed class Restorer
 
         var fileActions = plan.Actions.Where(a => a.Node.Type == NodeType.File).ToList();
         _progress.Planned(fileActions.Count(a => a.Kind != RestoreActionKind.Skip), plan.BytesToWrite);
-        await Parallel.ForEachAsync(fileActions,
-            new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.Workers), CancellationToken = cancellationToken },
-            async (action, ct) =>
+        var content = new ContentRestore(_blobs,
+            fail: (path, message, blobsAtFault) =>
             {
-                if (action.Kind == RestoreActionKind.Skip || UnderFailedDir(action.Path))
-                {
-                    Interlocked.Increment(ref skipped);
-                    return;
-                }
-                try
-                {
-                    await RestoreFileAsync(action, ct);
-                    Interlocked.Increment(ref files);
-                    Interlocked.Add(ref bytes, action.Node.Size);
-                    _progress.FileDone(action.Path, action.Node.Size);
-                }
-                catch (BlobDamagedException ex)
+                if (blobsAtFault)
                 {
                     Interlocked.Increment(ref damaged);
-                    Fail(action.Path, $"was not restored: {ex.Message}");
                 }
-                catch (ArcaException ex)
-                {
-                    Interlocked.Increment(ref damaged);
-                    Fail(action.Path, $"was not restored: {ex.Message}");
-                }
-                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-                {
-                    Fail(action.Path, ex.Message);
-                }
+                Fail(path, message);
+            },
+            done: (path, size) =>
+            {
+                Interlocked.Increment(ref files);
+                Interlocked.Add(ref bytes, size);
+                _progress.FileDone(path, size);
             });
+        foreach (var action in fileActions)
+        {
+            if (action.Kind == RestoreActionKind.Skip || UnderFailedDir(action.Path))
+            {
+                skipped++;
+                continue;
+            }
+            content.Add(action, action.Kind == RestoreActionKind.Create ? action.Destination : TempNameFor(action.Destination));
+        }
+        await content.RunAsync(Math.Min(options.Workers, MaxPackReaders), cancellationToken);
 
         foreach (var action in plan.Actions.Where(a => a.Node.Type == NodeType.Symlink))
         {
@@ -268,49 +265,6 @@ public sealed class Restorer
 
     private static string TempNameFor(string destination) =>
         Path.Join(Path.GetDirectoryName(destination), ".arca-restore-" + Guid.NewGuid().ToString("N")[..12]);
-
-    private async Task RestoreFileAsync(RestoreAction action, CancellationToken cancellationToken)
-    {
-        var node = action.Node;
-        // A new file is written in place (CreateNew: never through an entry that appeared since the plan);
-        // an existing one is replaced atomically by a file written beside it. Either way, a blob that fails
-        // its check deletes what was written, so no wrong bytes remain.
-        var inPlace = action.Kind == RestoreActionKind.Create;
-        var path = inPlace ? action.Destination : TempNameFor(action.Destination);
-        var created = false;
-        try
-        {
-            // A bare handle and positional writes: a FileStream would add seeks and a stat to every file.
-            using (var file = File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write))
-            {
-                created = true;
-                long written = 0;
-                foreach (var blob in node.Content ?? [])
-                {
-                    using var data = await _blobs.LoadPooledBlobAsync(blob, cancellationToken);
-                    await RandomAccess.WriteAsync(file, data.Memory, written, cancellationToken);
-                    written += data.Length;
-                }
-                if (written != node.Size)
-                {
-                    throw new ArcaException(ErrorCode.RepositoryDamaged,
-                        $"its content adds up to {written} bytes where the snapshot records {node.Size}");
-                }
-                // Through the open descriptor: three fewer path lookups per file than by name.
-                Posix.SetMetadata(file, Posix.EffectiveUserId == 0, node.Uid, node.Gid, node.Mode,
-                    node.ModifyTimeNs, node.ModifyTimeNs);
-            }
-            if (!inPlace)
-            {
-                File.Move(path, action.Destination, overwrite: true);
-            }
-        }
-        catch when (created)
-        {
-            File.Delete(path);
-            throw;
-        }
-    }
 
     private static void ApplyMetadata(string path, Node node, bool isLink)
     {
