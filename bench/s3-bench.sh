@@ -6,7 +6,7 @@
 #        TREE (a tree made by gen_tree.py to use; default: fs-bench.sh's, else a new one in WORK)
 #
 # Backup and restore: both tools write to fauxqs on 127.0.0.1 (scripts/s3-server), each into a bucket of its
-# own; restic with its usual local cache (RESTIC_CACHE_DIR, kept from its backup to its restore). restic's
+# own; each with its usual local cache (ARCA_CACHE_DIR, RESTIC_CACHE_DIR), kept from its backup to its restore. restic's
 # S3 client (minio-go) signs bodies in chunks, which scripts/s3-server patches fauxqs to decode. Prune: each tool builds a repository of SNAPSHOTS snapshots (the tree, changed by 1%
 # before each backup), forgets all but the last 10 and prunes; timed and measured is the prune alone. Both
 # on local folders, then both on S3.
@@ -49,10 +49,10 @@ transfer() {
   case $tool in
     arca)
       curl -s -o /dev/null -X PUT "$S3/arca-$rep"
-      export ARCA_REPOSITORY=s3:$S3/arca-$rep
+      export ARCA_REPOSITORY=s3:$S3/arca-$rep ARCA_CACHE_DIR=$t/cache
       "$ARCA" init -q >>"$WORK/log"
       settle "$BASE"; timed arca backup "$rep" "$ARCA" backup --host bench -q "$BASE"
-      settle "$S3TEST_DIR"; timed arca restore "$rep" "$ARCA" restore latest --target restore -q
+      settle "$S3TEST_DIR" cache; timed arca restore "$rep" "$ARCA" restore latest --target restore -q
       ;;
     restic)
       curl -s -o /dev/null -X PUT "$S3/restic-$rep"
@@ -77,7 +77,7 @@ prune_run() {
   cd "$t"
   case $label in
     arca) export ARCA_REPOSITORY=$t/repo ;;
-    arca-s3) curl -s -o /dev/null -X PUT "$S3/prune-$rep"; export ARCA_REPOSITORY=s3:$S3/prune-$rep ;;
+    arca-s3) curl -s -o /dev/null -X PUT "$S3/prune-$rep"; export ARCA_REPOSITORY=s3:$S3/prune-$rep ARCA_CACHE_DIR=$t/cache ;;
     restic) export RESTIC_REPOSITORY=$t/repo RESTIC_CACHE_DIR=$t/cache ;;
     restic-s3)
       curl -s -o /dev/null -X PUT "$S3/restic-prune-$rep"
@@ -90,7 +90,7 @@ prune_run() {
   done
   if [ "$tool" = arca ]; then
     "$ARCA" forget --keep-last 10 -q
-    settle repo "$S3TEST_DIR"; timed "$label" prune "$rep" "$ARCA" prune -q
+    settle repo cache "$S3TEST_DIR"; timed "$label" prune "$rep" "$ARCA" prune -q
     "$ARCA" check -q
   else
     restic forget --keep-last 10 -q >>"$WORK/log"
@@ -131,7 +131,7 @@ for line in open(sys.argv[1]):
 med = lambda k: statistics.median(rows[k]) if rows.get(k) else float("nan")
 print(f"# S3: arca vs restic, both on fauxqs on 127.0.0.1 ({sys.argv[2]} tree, median of {sys.argv[3]} reps; "
       f"prune of {sys.argv[4]} snapshots after forgetting all but 10, one run)\n")
-print("restic keeps its local cache from its backup to its restore, as it does by default.\n")
+print("Each tool keeps its local cache of trees from its backup to its restore, as it does by default.\n")
 print("| figure | arca | restic | arca/restic | target |")
 print("|---|---|---|---|---|")
 lines = [("arca", "restic", "backup", "wall", "backup to S3, s", 0.6),
