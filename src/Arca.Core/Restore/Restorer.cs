@@ -7,10 +7,10 @@ namespace Arca.Restore;
 /// <summary>
 /// Restores a snapshot's tree into a folder, in two steps: <see cref="PlanAsync"/> walks the tree and
 /// decides, entry by entry, what to create, overwrite or skip; <see cref="ExecuteAsync"/> carries the plan
-/// out. Folders first, then files on parallel workers (each blob is decrypted, decompressed and checked
-/// against its keyed id before a byte is written; a file is written beside its destination and renamed
-/// into place only when whole, so a damaged blob never leaves wrong bytes), then symlinks, then folder
-/// modes and mtimes, deepest first.
+/// out. Folders first, then the files' content pack by pack (<see cref="ContentRestore"/>: each blob is
+/// decrypted, decompressed and checked against its keyed id before a byte is written, and a file with a
+/// damaged blob is deleted, so no wrong bytes remain), then symlinks, then folder modes and mtimes, deepest
+/// first.
 ///
 /// Nothing is written outside the target: tree names are single components (checked when a tree is
 /// parsed), and a folder on the way that is a symlink at the destination is never followed.
