@@ -29,8 +29,9 @@ public interface IBlobLoader
     /// <summary>
     /// Reads <paramref name="blobs"/> of one pack, each once, in the order they lie and in as few requests as their
     /// layout allows, and hands each to <paramref name="handler"/> as soon as it is checked: restores read whole
-    /// packs this way rather than a request per blob. A blob that fails its check, or whose pack is missing or
-    /// short, is handed on with its damage; the storage's failures (after its retries) are thrown.
+    /// packs this way rather than a request per blob. A blob that fails its check, or whose pack is missing, is
+    /// handed on with its damage; the storage's failures (after its retries, a range past the pack's end among
+    /// them) are thrown.
     /// </summary>
     Task ReadPackAsync(PackId pack, IReadOnlyList<BlobEntry> blobs, PackBlobHandler handler, CancellationToken cancellationToken);
 }

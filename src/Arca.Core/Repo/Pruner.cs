@@ -202,7 +202,9 @@ public sealed class Pruner(Repository repository)
                 // Several packs at once: on remote storage each download is a round trip and a server's work,
                 // and one at a time left the uploads waiting for them.
                 await Parallel.ForEachAsync(repack,
-                    new ParallelOptions { MaxDegreeOfParallelism = RepackReaders, CancellationToken = cancellationToken },
+                    // No more readers than connections: a reader holds its response open while it waits for an upload.
+                    new ParallelOptions { MaxDegreeOfParallelism = Math.Min(RepackReaders, Math.Max(1, storage.Properties.Connections)),
+                        CancellationToken = cancellationToken },
                     async (pack, ct) => await CopyNeededBlobsAsync(pack, claimed[pack], saver, ct));
                 await saver.FlushAsync(cancellationToken);
             }
@@ -312,6 +314,7 @@ public sealed class Pruner(Repository repository)
         var end = ordered.Max(e => (long)e.Offset + e.StoredLength);
         var blob = BufferPool.Shared.Rent((int)ordered.Max(e => (long)e.StoredLength));
         var scratch = BufferPool.Shared.Rent((int)Math.Max(1, ordered.Max(e => (long)e.RawLength)));
+        Exception? saveFailure = null;
         try
         {
             async Task CopyAsync(Stream stream, CancellationToken ct)
@@ -325,23 +328,42 @@ public sealed class Pruner(Repository repository)
                     position = (long)entry.Offset + entry.StoredLength;
                     // Checked before it is copied: a damaged blob must not live on in a new pack that looks sound.
                     repository.OpenBlob(pack, entry, sealedBlob.Span, scratch);
-                    await saver.SaveSealedAsync(entry, sealedBlob, ct);
+                    try
+                    {
+                        await saver.SaveSealedAsync(entry, sealedBlob, ct);
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    {
+                        // The writing side failed (staging, an upload): not a read the storage should retry.
+                        saveFailure = ex;
+                        throw new StorageException($"Could not copy blob {entry.Id}: {ex.Message}", isTransient: false, ex);
+                    }
                 }
             }
-            // A tree pack is read from the cache when it holds it: its name was checked against its bytes.
+            // A tree pack is read from the cache when it holds it: its name was checked against its bytes. A copy that
+            // went bad since is dropped, and the pack read from the repository.
             if (repository.Cache?.OpenRead(pack) is { } cached)
             {
-                await using (cached)
+                try
                 {
-                    cached.Position = start;
-                    await CopyAsync(cached, cancellationToken);
+                    await using (cached)
+                    {
+                        cached.Position = start;
+                        await CopyAsync(cached, cancellationToken);
+                    }
+                    return;
+                }
+                catch (Exception ex) when (ex is BlobDamagedException or EndOfStreamException or IOException)
+                {
+                    repository.Cache.Forget(pack);
                 }
             }
-            else
-            {
-                await repository.Storage.ReadAsync(new StorageKey(StorageKind.Pack, pack.ToString()), start, end - start, CopyAsync,
-                    cancellationToken);
-            }
+            await repository.Storage.ReadAsync(new StorageKey(StorageKind.Pack, pack.ToString()), start, end - start, CopyAsync,
+                cancellationToken);
+        }
+        catch (StorageException) when (saveFailure is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(saveFailure);
         }
         catch (BlobDamagedException ex)
         {

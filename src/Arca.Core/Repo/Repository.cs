@@ -49,6 +49,12 @@ public sealed class Repository : IBlobLoader, IBlobSaver, ITreeLoader, ISnapshot
     /// <summary>Index files still stored but superseded by another (a prune stopped before deleting them).</summary>
     public List<string> SupersededIndexFiles { get; } = [];
 
+    /// <summary>Packs of nothing but trees, as the index said when first asked (the ones worth caching).</summary>
+    private HashSet<PackId> TreeOnlyPacks => _treeOnlyPacks ??=
+        [.. Index.ByPack().Where(p => p.Value.All(b => b.Type == BlobType.Tree)).Select(p => p.Key)];
+
+    private HashSet<PackId>? _treeOnlyPacks;
+
     /// <summary>The local copies of tree packs, for a remote repository opened with a cache.</summary>
     public PackCache? Cache => _cache;
 
@@ -306,7 +312,8 @@ public sealed class Repository : IBlobLoader, IBlobSaver, ITreeLoader, ISnapshot
         {
             var sealedBytes = sealedBuffer.AsMemory(0, (int)entry.StoredLength);
             if (entry.Type == BlobType.Tree && _cache is { } cache
-                && await cache.TryReadIntoAsync(Storage, location.Pack, entry.Offset, sealedBytes, cancellationToken))
+                && await cache.TryReadIntoAsync(Storage, location.Pack, TreeOnlyPacks.Contains(location.Pack), entry.Offset, sealedBytes,
+                    cancellationToken))
             {
                 try
                 {

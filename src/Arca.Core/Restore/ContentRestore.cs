@@ -15,7 +15,9 @@ namespace Arca.Restore;
 ///
 /// A new file is written in place (CreateNew: never through an entry that appeared since the plan); an existing one
 /// is replaced atomically by a file written beside it and renamed when whole. A file whose blob fails its check is
-/// deleted, so no wrong bytes remain; so is every file left unfinished when the restore stops.
+/// deleted, so no wrong bytes remain; so is every file left unfinished when the restore stops. A process killed
+/// outright leaves its unfinished files as they are, and filling files pack by pack means there can be many of them
+/// (with file by file, at most one per worker): a restore run again over them overwrites them.
 /// </summary>
 internal sealed class ContentRestore
 {
@@ -107,8 +109,22 @@ internal sealed class ContentRestore
             }
             await Parallel.ForEachAsync(_packs.Values.OrderBy(p => p.FirstUse),
                 new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, packReaders), CancellationToken = cancellationToken },
-                (work, ct) => new ValueTask(_blobs.ReadPackAsync(work.Pack, work.Blobs,
-                    (blob, plaintext, damage, innerCt) => WriteAsync(work.Places[blob.Id], plaintext, damage, innerCt), ct)));
+                async (work, ct) =>
+                {
+                    try
+                    {
+                        await _blobs.ReadPackAsync(work.Pack, work.Blobs,
+                            (blob, plaintext, damage, innerCt) => WriteAsync(work.Places[blob.Id], plaintext, damage, innerCt), ct);
+                    }
+                    catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                    {
+                        // A local folder's pack that cannot be read: the files that need it fail, the others go on.
+                        foreach (var (target, _) in work.Places.Values.SelectMany(p => p))
+                        {
+                            Fail(target, ex.Message, damaged: false);
+                        }
+                    }
+                });
         }
         finally
         {
@@ -191,19 +207,20 @@ internal sealed class ContentRestore
             {
                 target.Finished = true;
             }
-            _done(target.Action.Path, node.Size);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             Fail(target, ex.Message, damaged: false);
+            return;
         }
+        _done(target.Action.Path, node.Size);
     }
 
     private void Fail(Target target, string message, bool damaged)
     {
         lock (target.Gate)
         {
-            if (target.Failed)
+            if (target.Failed || target.Finished)
             {
                 return;
             }

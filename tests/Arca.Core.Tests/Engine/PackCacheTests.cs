@@ -160,6 +160,45 @@ public sealed class PackCacheTests : IDisposable
         var file = Path.Combine(_fixture.Root, "not-a-folder");
         File.WriteAllText(file, "x");
         PackCache.Open(file, "0123").ShouldBeNull();
+        // The id comes from the unauthenticated config: anything but a hex name means no cache, not a folder elsewhere.
+        PackCache.Open(CacheRoot, "../elsewhere").ShouldBeNull();
+        PackCache.Open(CacheRoot, "/tmp").ShouldBeNull();
+        PackCache.Open(CacheRoot, "").ShouldBeNull();
+        Directory.Exists(Path.Combine(_fixture.Root, "elsewhere")).ShouldBeFalse();
+    }
+
+    [Fact]
+    public async Task Prune_reads_past_a_damaged_copy_of_a_tree_pack_it_repacks()
+    {
+        _fixture.CacheRoot = CacheRoot;
+        await _fixture.CreateRepositoryAsync();
+        WriteTree(7);
+        var (_, first) = await _fixture.BackupAsync();
+        Directory.Delete(Path.Combine(_fixture.Source, "d1"), recursive: true);
+        var (kept, _) = await _fixture.BackupAsync();
+        var repository = await _fixture.OpenAsync();
+        await repository.ForgetSnapshotAsync(first, None);
+        var folder = Path.Combine(CacheRoot, repository.Id, "packs");
+        foreach (var path in Directory.EnumerateFiles(folder))
+        {
+            var bytes = File.ReadAllBytes(path);
+            for (var i = 0; i < bytes.Length; i += 61)
+            {
+                bytes[i] ^= 0x33;
+            }
+            File.WriteAllBytes(path, bytes);
+        }
+
+        // The first backup's tree pack is partly used (the unchanged folders' trees): it is repacked, and its copy is bad.
+        var result = await new Pruner(await _fixture.OpenAsync()).PruneAsync(new PruneOptions(MaxUnused: 0), null, None);
+
+        result.PacksToRepack.ShouldBeGreaterThan(0);
+        var check = await new Checker(await Repository.OpenAsync(_fixture.Storage, "pw", None)).CheckAsync(1.0, None);
+        check.Problems.ShouldBeEmpty();
+        check.DamagedPacks.ShouldBeEmpty();
+        var target = Path.Combine(_fixture.Root, "out");
+        (await _fixture.RestoreAsync(kept, new RestoreOptions { Target = target })).Errors.ShouldBeEmpty();
+        TreeAssert.Identical(_fixture.Source, Path.Combine(target, Path.GetFileName(_fixture.Source)));
     }
 
     [Fact]

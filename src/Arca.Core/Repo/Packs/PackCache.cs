@@ -22,22 +22,30 @@ public sealed class PackCache : IDisposable
     private readonly string _folder;
     private readonly ConcurrentDictionary<PackId, Lazy<Task<bool>>> _fetches = new();
     private readonly ConcurrentDictionary<PackId, SafeFileHandle> _handles = new();
+    // Set when a copy could not be written (a full disk): the rest of this process reads the repository instead.
+    private volatile bool _unwritable;
 
     private PackCache(string folder) => _folder = folder;
 
     /// <summary>
     /// The cache of repository <paramref name="repositoryId"/> under <paramref name="root"/>, its folder created if
-    /// need be; null when the folder cannot be made (a read-only home), since a cache is only ever a shortcut.
+    /// need be; null when the folder cannot be made (a read-only home): without a cache, reads go to the repository.
     /// </summary>
     public static PackCache? Open(string root, string repositoryId)
     {
-        var folder = Path.Combine(root, repositoryId, "packs");
+        // The id comes from the repository's config, which is not authenticated: only a plain hex name may
+        // become a folder, so a meddled config cannot point the cache (and prune's clean-up of it) elsewhere.
+        if (repositoryId.Length is 0 or > 128 || !repositoryId.All(char.IsAsciiHexDigitLower))
+        {
+            return null;
+        }
         try
         {
+            var folder = Path.Combine(Path.GetFullPath(root), repositoryId, "packs");
             Directory.CreateDirectory(folder);
             return new PackCache(folder);
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
             return null;
         }
@@ -67,16 +75,22 @@ public sealed class PackCache : IDisposable
     /// <paramref name="storage"/> first if need be. False when it cannot be had whole and right (the caller then
     /// reads the storage as it would without a cache, and meets the real error there).
     /// </summary>
-    public async Task<bool> TryReadIntoAsync(IStorage storage, PackId pack, long offset, Memory<byte> destination,
+    /// <param name="fetch">Whether to fetch the pack if the cache lacks it: only packs of nothing but trees are worth it
+    /// (a repository written before trees had packs of their own has them mixed with file content).</param>
+    public async Task<bool> TryReadIntoAsync(IStorage storage, PackId pack, bool fetch, long offset, Memory<byte> destination,
         CancellationToken cancellationToken)
     {
         if (!_handles.ContainsKey(pack) && !File.Exists(PathOf(pack)))
         {
-            var fetch = _fetches.GetOrAdd(pack, p => new Lazy<Task<bool>>(() => FetchAsync(storage, p)));
-            // Not cancelled with one reader's token: others may be waiting for the same pack.
-            if (!await fetch.Value.WaitAsync(cancellationToken))
+            if (!fetch || _unwritable)
             {
-                _fetches.TryRemove(pack, out _);
+                return false;
+            }
+            var fetching = _fetches.GetOrAdd(pack, p => new Lazy<Task<bool>>(() => FetchAsync(storage, p)));
+            // Not cancelled with one reader's token: others may be waiting for the same pack.
+            if (!await fetching.Value.WaitAsync(cancellationToken))
+            {
+                _fetches.TryRemove(KeyValuePair.Create(pack, fetching));
                 return false;
             }
         }
@@ -113,9 +127,9 @@ public sealed class PackCache : IDisposable
             }
             return true;
         }
-        catch (ObjectDisposedException)
+        catch (Exception ex) when (ex is ObjectDisposedException or IOException)
         {
-            // Forgotten by another reader meanwhile.
+            // Forgotten by another reader meanwhile, or the local disk failed: the caller reads the repository.
             return false;
         }
         finally
@@ -144,6 +158,10 @@ public sealed class PackCache : IDisposable
     /// <summary>Keeps a copy of a pack this process has just written (its bytes, whose hash names it).</summary>
     public void Add(PackId pack, ReadOnlySpan<byte> bytes)
     {
+        if (_unwritable)
+        {
+            return;
+        }
         var temp = TempPath();
         try
         {
@@ -156,6 +174,7 @@ public sealed class PackCache : IDisposable
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             // A cache that cannot be written is only slower.
+            _unwritable = true;
             TryDelete(temp);
         }
     }
@@ -199,8 +218,16 @@ public sealed class PackCache : IDisposable
             await storage.ReadAsync(new StorageKey(StorageKind.Pack, pack.ToString()), 0, 0, async (stream, ct) =>
             {
                 // Written from the start again if the storage retries the read.
-                await using var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16,
-                    FileOptions.Asynchronous);
+                FileStream file;
+                try
+                {
+                    file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    throw Unwritable(ex);
+                }
+                await using var _ = file;
                 using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
                 var buffer = BufferPool.Shared.Rent(1 << 16);
                 try
@@ -209,7 +236,14 @@ public sealed class PackCache : IDisposable
                     while ((n = await stream.ReadAsync(buffer, ct)) > 0)
                     {
                         hash.AppendData(buffer, 0, n);
-                        await file.WriteAsync(buffer.AsMemory(0, n), ct);
+                        try
+                        {
+                            await file.WriteAsync(buffer.AsMemory(0, n), ct);
+                        }
+                        catch (IOException ex)
+                        {
+                            throw Unwritable(ex);
+                        }
                     }
                 }
                 finally
@@ -224,11 +258,19 @@ public sealed class PackCache : IDisposable
             File.Move(temp, PathOf(pack), overwrite: true);
             return true;
         }
-        catch (Exception ex) when (ex is StorageException or IOException or UnauthorizedAccessException or InvalidDataException)
+        catch (Exception ex) when (ex is StorageException or StorageNotFoundException or IOException or UnauthorizedAccessException
+                                       or InvalidDataException)
         {
             TryDelete(temp);
             return false;
         }
+    }
+
+    /// <summary>A failure to write the cache, which the storage must not retry as if the read had failed.</summary>
+    private StorageException Unwritable(Exception cause)
+    {
+        _unwritable = true;
+        return new StorageException($"Could not write the cache in {_folder}: {cause.Message}", isTransient: false, cause);
     }
 
     private string PathOf(PackId pack) => Path.Combine(_folder, pack.ToString());
