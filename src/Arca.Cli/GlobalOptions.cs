@@ -31,7 +31,7 @@ public sealed class GlobalOptions
 
     public Option<bool> NoCache { get; } = new("--no-cache")
     {
-        Description = "Keep no local copy of a remote repository's trees (default: cached under $ARCA_CACHE_DIR, else ~/.cache/arca).",
+        Description = "Keep no local copy of a remote repository's trees (default: cached under $ARCA_CACHE_DIR, else $XDG_CACHE_HOME/arca, else ~/.cache/arca).",
         Recursive = true,
     };
 

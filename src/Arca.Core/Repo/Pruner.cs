@@ -317,29 +317,21 @@ public sealed class Pruner(Repository repository)
         Exception? saveFailure = null;
         try
         {
-            async Task CopyAsync(Stream stream, CancellationToken ct)
+            Task CopyAsync(Stream stream, CancellationToken ct) => SealedBlobs.ReadAsync(stream, start, ordered, blob, async (_, entry, sealedBlob) =>
             {
-                var position = start;
-                foreach (var entry in ordered)
+                // Checked before it is copied: a damaged blob must not live on in a new pack that looks sound.
+                repository.OpenBlob(pack, entry, sealedBlob.Span, scratch);
+                try
                 {
-                    await SkipAsync(stream, entry.Offset - position, blob, ct);
-                    var sealedBlob = blob.AsMemory(0, (int)entry.StoredLength);
-                    await stream.ReadExactlyAsync(sealedBlob, ct);
-                    position = (long)entry.Offset + entry.StoredLength;
-                    // Checked before it is copied: a damaged blob must not live on in a new pack that looks sound.
-                    repository.OpenBlob(pack, entry, sealedBlob.Span, scratch);
-                    try
-                    {
-                        await saver.SaveSealedAsync(entry, sealedBlob, ct);
-                    }
-                    catch (Exception ex) when (ex is not OperationCanceledException)
-                    {
-                        // The writing side failed (staging, an upload): not a read the storage should retry.
-                        saveFailure = ex;
-                        throw new StorageException($"Could not copy blob {entry.Id}: {ex.Message}", isTransient: false, ex);
-                    }
+                    await saver.SaveSealedAsync(entry, sealedBlob, ct);
                 }
-            }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // The writing side failed (staging, an upload): not a read the storage should retry.
+                    saveFailure = ex;
+                    throw new StorageException($"Could not copy blob {entry.Id}: {ex.Message}", isTransient: false, ex);
+                }
+            }, ct);
             // A tree pack is read from the cache when it holds it: its name was checked against its bytes. A copy that
             // went bad since is dropped, and the pack read from the repository.
             if (repository.Cache?.OpenRead(pack) is { } cached)
@@ -374,17 +366,6 @@ public sealed class Pruner(Repository repository)
         {
             BufferPool.Shared.Return(scratch);
             BufferPool.Shared.Return(blob);
-        }
-    }
-
-    /// <summary>Reads past <paramref name="count"/> bytes of the stream through <paramref name="buffer"/>.</summary>
-    private static async Task SkipAsync(Stream stream, long count, byte[] buffer, CancellationToken cancellationToken)
-    {
-        while (count > 0)
-        {
-            var n = (int)Math.Min(count, buffer.Length);
-            await stream.ReadExactlyAsync(buffer.AsMemory(0, n), cancellationToken);
-            count -= n;
         }
     }
 }

@@ -21,7 +21,6 @@ public sealed class Repository : IBlobLoader, IBlobSaver, ITreeLoader, ISnapshot
     private static readonly StorageKey ConfigKey = new(StorageKind.Config, "config");
     private PackSaver? _saver;
     private PackWindowReader? _windows;
-    private PackCache? _cache;
     private readonly Lock _saverLock = new();
 
     private Repository(IStorage storage, MasterKey key, string id, RepositorySettings settings, string keyName)
@@ -49,21 +48,15 @@ public sealed class Repository : IBlobLoader, IBlobSaver, ITreeLoader, ISnapshot
     /// <summary>Index files still stored but superseded by another (a prune stopped before deleting them).</summary>
     public List<string> SupersededIndexFiles { get; } = [];
 
-    /// <summary>Packs of nothing but trees, as the index said when first asked (the ones worth caching).</summary>
-    private HashSet<PackId> TreeOnlyPacks => _treeOnlyPacks ??=
-        [.. Index.ByPack().Where(p => p.Value.All(b => b.Type == BlobType.Tree)).Select(p => p.Key)];
-
-    private HashSet<PackId>? _treeOnlyPacks;
-
     /// <summary>The local copies of tree packs, for a remote repository opened with a cache.</summary>
-    public PackCache? Cache => _cache;
+    public PackCache? Cache { get; private set; }
 
     /// <summary>Reads trees of a remote repository through <paramref name="cache"/> and adds the tree packs it writes. Call before the first read or write.</summary>
     public void UseCache(PackCache cache)
     {
         if (Storage.Properties.IsRemote)
         {
-            _cache = cache;
+            Cache = cache;
         }
     }
 
@@ -274,7 +267,7 @@ public sealed class Repository : IBlobLoader, IBlobSaver, ITreeLoader, ISnapshot
             lock (_saverLock)
             {
                 return _saver ??= new PackSaver(Storage, Key, Index, Settings.PackSize, Settings.CompressionLevel,
-                    maxUploads: Math.Max(2, Storage.Properties.Connections), cache: _cache);
+                    maxUploads: Math.Max(2, Storage.Properties.Connections), cache: Cache);
             }
         }
     }
@@ -289,7 +282,7 @@ public sealed class Repository : IBlobLoader, IBlobSaver, ITreeLoader, ISnapshot
         {
             await saver.DiscardAsync();
         }
-        _cache?.Dispose();
+        Cache?.Dispose();
     }
 
     public async Task<byte[]> LoadBlobAsync(BlobId id, CancellationToken cancellationToken)
@@ -311,9 +304,10 @@ public sealed class Repository : IBlobLoader, IBlobSaver, ITreeLoader, ISnapshot
         try
         {
             var sealedBytes = sealedBuffer.AsMemory(0, (int)entry.StoredLength);
-            if (entry.Type == BlobType.Tree && _cache is { } cache
-                && await cache.TryReadIntoAsync(Storage, location.Pack, TreeOnlyPacks.Contains(location.Pack), entry.Offset, sealedBytes,
-                    cancellationToken))
+            // Only packs of nothing but trees are fetched into the cache: older repositories mix trees with file content.
+            if (entry.Type == BlobType.Tree && Cache is { } cache
+                && await cache.TryReadIntoAsync(Storage, location.Pack, Index.HoldsOnly(location.Pack, BlobType.Tree), entry.Offset,
+                    sealedBytes, cancellationToken))
             {
                 try
                 {
@@ -388,25 +382,13 @@ public sealed class Repository : IBlobLoader, IBlobSaver, ITreeLoader, ISnapshot
                 }
                 var start = (long)ordered[first].Offset;
                 var end = (long)ordered[last].Offset + ordered[last].StoredLength;
-                await Storage.ReadAsync(key, start, end - start, async (stream, ct) =>
-                {
-                    // Called again if the storage retries: the blobs handed on already are read past.
-                    var position = start;
-                    for (var i = first; i <= last; i++)
+                await Storage.ReadAsync(key, start, end - start, (stream, ct) => SealedBlobs.ReadAsync(stream, start, ordered[first..(last + 1)],
+                    sealedBuffer, async (i, entry, sealedBytes) =>
                     {
-                        var entry = ordered[i];
-                        var sealedBytes = sealedBuffer.AsMemory(0, (int)entry.StoredLength);
-                        for (var gap = (long)entry.Offset - position; gap > 0;)
+                        // Called again if the storage retries: the blobs handed on already are read past.
+                        if (first + i < handed)
                         {
-                            var n = (int)Math.Min(gap, sealedBuffer.Length);
-                            await stream.ReadExactlyAsync(sealedBuffer.AsMemory(0, n), ct);
-                            gap -= n;
-                        }
-                        await stream.ReadExactlyAsync(sealedBytes, ct);
-                        position = (long)entry.Offset + entry.StoredLength;
-                        if (i < handed)
-                        {
-                            continue;
+                            return;
                         }
                         BlobDamagedException? damage = null;
                         try
@@ -418,9 +400,8 @@ public sealed class Repository : IBlobLoader, IBlobSaver, ITreeLoader, ISnapshot
                             damage = ex;
                         }
                         await handler(entry, damage is null ? plain.AsMemory(0, (int)entry.RawLength) : default, damage, ct);
-                        handed = i + 1;
-                    }
-                }, cancellationToken);
+                        handed++;
+                    }, ct), cancellationToken);
             }
         }
         catch (Exception ex) when (ex is StorageNotFoundException or EndOfStreamException)

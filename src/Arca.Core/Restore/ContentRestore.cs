@@ -64,7 +64,6 @@ internal sealed class ContentRestore
     public void Add(RestoreAction action, string path)
     {
         var content = action.Node.Content ?? [];
-        var target = new Target(action, path, content.Count);
         var places = new List<(IndexLocation Location, long Offset)>(content.Count);
         long size = 0;
         foreach (var blob in content)
@@ -82,6 +81,7 @@ internal sealed class ContentRestore
             _fail(action.Path, $"was not restored: its content adds up to {size} bytes where the snapshot records {action.Node.Size}", true);
             return;
         }
+        var target = new Target(action, path, content.Count);
         _targets.Add(target);
         foreach (var (location, offset) in places)
         {

@@ -62,6 +62,47 @@ public sealed class PackCacheTests : IDisposable
         return seen.Count;
     }
 
+    /// <summary>Flips bits all through a file, as a rotting disk or a hand edit would.</summary>
+    private static void Corrupt(string path, int every)
+    {
+        var bytes = File.ReadAllBytes(path);
+        for (var i = 0; i < bytes.Length; i += every)
+        {
+            bytes[i] ^= 0x5a;
+        }
+        File.WriteAllBytes(path, bytes);
+    }
+
+    /// <summary>Restores <paramref name="snapshot"/> into a new folder and requires it to be the source, whole and without errors.</summary>
+    private async Task ShouldRestoreTheSourceAsync(Arca.Trees.Snapshot snapshot)
+    {
+        var target = Path.Combine(_fixture.Root, "out-" + Guid.NewGuid().ToString("N")[..6]);
+        (await _fixture.RestoreAsync(snapshot, new RestoreOptions { Target = target })).Errors.ShouldBeEmpty();
+        TreeAssert.Identical(_fixture.Source, Path.Combine(target, Path.GetFileName(_fixture.Source)));
+    }
+
+    /// <summary>
+    /// A backup of tree <paramref name="seed"/>, then one without folder d1 (and with tree <paramref name="secondSeed"/> written
+    /// over it, if given), with the first snapshot forgotten: the unchanged folders' trees stay needed in the first tree pack.
+    /// </summary>
+    private async Task<Arca.Trees.Snapshot> TwoBackupsFirstForgottenAsync(int seed, int? secondSeed = null)
+    {
+        _fixture.CacheRoot = CacheRoot;
+        await _fixture.CreateRepositoryAsync();
+        WriteTree(seed);
+        var (_, first) = await _fixture.BackupAsync();
+        Directory.Delete(Path.Combine(_fixture.Source, "d1"), recursive: true);
+        if (secondSeed is { } more)
+        {
+            WriteTree(more);
+        }
+        var (kept, _) = await _fixture.BackupAsync();
+        var repository = await _fixture.OpenAsync();
+        CachedFiles(repository).Count.ShouldBe(2);
+        await repository.ForgetSnapshotAsync(first, None);
+        return kept;
+    }
+
     [Fact]
     public async Task A_backup_keeps_copies_of_its_tree_packs_and_a_walk_then_reads_no_pack_from_the_repository()
     {
@@ -112,34 +153,17 @@ public sealed class PackCacheTests : IDisposable
         var (snapshot, _) = await _fixture.BackupAsync();
         var repository = await _fixture.OpenAsync();
         var path = Path.Combine(CacheRoot, repository.Id, "packs", CachedFiles(repository).Single());
-        var bytes = File.ReadAllBytes(path);
-        for (var i = 0; i < bytes.Length; i += 97)
-        {
-            bytes[i] ^= 0x5a;
-        }
-        File.WriteAllBytes(path, bytes);
+        Corrupt(path, every: 97);
 
-        var target = Path.Combine(_fixture.Root, "out");
-        var result = await _fixture.RestoreAsync(snapshot, new RestoreOptions { Target = target });
+        await ShouldRestoreTheSourceAsync(snapshot);
 
-        result.Errors.ShouldBeEmpty();
-        TreeAssert.Identical(_fixture.Source, Path.Combine(target, Path.GetFileName(_fixture.Source)));
         Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path))).ShouldBe(Path.GetFileName(path));
     }
 
     [Fact]
     public async Task Prune_drops_the_copies_of_the_packs_it_deletes_and_keeps_those_of_the_packs_that_stay()
     {
-        _fixture.CacheRoot = CacheRoot;
-        await _fixture.CreateRepositoryAsync();
-        WriteTree(5);
-        var (_, first) = await _fixture.BackupAsync();
-        Directory.Delete(Path.Combine(_fixture.Source, "d1"), recursive: true);
-        WriteTree(6);
-        var (kept, _) = await _fixture.BackupAsync();
-        var repository = await _fixture.OpenAsync();
-        CachedFiles(repository).Count.ShouldBe(2);
-        await repository.ForgetSnapshotAsync(first, None);
+        var kept = await TwoBackupsFirstForgottenAsync(5, secondSeed: 6);
 
         var pruning = await _fixture.OpenAsync();
         await new Pruner(pruning).PruneAsync(new PruneOptions(MaxUnused: 0), null, None);
@@ -149,9 +173,23 @@ public sealed class PackCacheTests : IDisposable
         Remote.PackReads = 0;
         await WalkAsync(after);
         Remote.PackReads.ShouldBe(0);
-        var target = Path.Combine(_fixture.Root, "out");
-        (await _fixture.RestoreAsync(kept, new RestoreOptions { Target = target })).Errors.ShouldBeEmpty();
-        TreeAssert.Identical(_fixture.Source, Path.Combine(target, Path.GetFileName(_fixture.Source)));
+        await ShouldRestoreTheSourceAsync(kept);
+    }
+
+    [Fact]
+    public void The_index_tells_a_pack_of_nothing_but_trees_from_one_that_mixes_trees_with_content()
+    {
+        static BlobId Id() => new(new Hash256(RandomNumberGenerator.GetBytes(32)));
+        static PackId Pack() => new(new Hash256(RandomNumberGenerator.GetBytes(32)));
+        var (trees, mixed, unknown) = (Pack(), Pack(), Pack());
+        var index = new Arca.Repo.Index.BlobIndex();
+        index.AddPack(trees, [new(Id(), BlobType.Tree, true, 0, 100, 300), new(Id(), BlobType.Tree, true, 100, 80, 200)]);
+        index.AddPack(mixed, [new(Id(), BlobType.Tree, true, 0, 100, 300), new(Id(), BlobType.Data, true, 100, 900, 1000)]);
+
+        index.HoldsOnly(trees, BlobType.Tree).ShouldBeTrue();
+        index.HoldsOnly(mixed, BlobType.Tree).ShouldBeFalse();
+        index.HoldsOnly(mixed, BlobType.Data).ShouldBeFalse();
+        index.HoldsOnly(unknown, BlobType.Tree).ShouldBeFalse();
     }
 
     [Fact]
@@ -170,23 +208,11 @@ public sealed class PackCacheTests : IDisposable
     [Fact]
     public async Task Prune_reads_past_a_damaged_copy_of_a_tree_pack_it_repacks()
     {
-        _fixture.CacheRoot = CacheRoot;
-        await _fixture.CreateRepositoryAsync();
-        WriteTree(7);
-        var (_, first) = await _fixture.BackupAsync();
-        Directory.Delete(Path.Combine(_fixture.Source, "d1"), recursive: true);
-        var (kept, _) = await _fixture.BackupAsync();
+        var kept = await TwoBackupsFirstForgottenAsync(7);
         var repository = await _fixture.OpenAsync();
-        await repository.ForgetSnapshotAsync(first, None);
-        var folder = Path.Combine(CacheRoot, repository.Id, "packs");
-        foreach (var path in Directory.EnumerateFiles(folder))
+        foreach (var path in Directory.EnumerateFiles(Path.Combine(CacheRoot, repository.Id, "packs")))
         {
-            var bytes = File.ReadAllBytes(path);
-            for (var i = 0; i < bytes.Length; i += 61)
-            {
-                bytes[i] ^= 0x33;
-            }
-            File.WriteAllBytes(path, bytes);
+            Corrupt(path, every: 61);
         }
 
         // The first backup's tree pack is partly used (the unchanged folders' trees): it is repacked, and its copy is bad.
@@ -196,9 +222,7 @@ public sealed class PackCacheTests : IDisposable
         var check = await new Checker(await Repository.OpenAsync(_fixture.Storage, "pw", None)).CheckAsync(1.0, None);
         check.Problems.ShouldBeEmpty();
         check.DamagedPacks.ShouldBeEmpty();
-        var target = Path.Combine(_fixture.Root, "out");
-        (await _fixture.RestoreAsync(kept, new RestoreOptions { Target = target })).Errors.ShouldBeEmpty();
-        TreeAssert.Identical(_fixture.Source, Path.Combine(target, Path.GetFileName(_fixture.Source)));
+        await ShouldRestoreTheSourceAsync(kept);
     }
 
     [Fact]

@@ -12,6 +12,8 @@ public sealed class BlobIndex
 {
     private readonly ConcurrentDictionary<BlobId, Slot> _blobs = new();
     private readonly List<PackId> _packs = [];
+    // Per pack number, a bit per blob type it holds (1 << type).
+    private readonly List<byte> _packTypes = [];
     private readonly Dictionary<PackId, int> _packNumbers = [];
     private readonly Lock _packLock = new();
 
@@ -26,6 +28,11 @@ public sealed class BlobIndex
 
     public void AddPack(PackId pack, IEnumerable<BlobEntry> blobs)
     {
+        var types = (byte)0;
+        foreach (var blob in blobs)
+        {
+            types |= (byte)(1 << (int)blob.Type);
+        }
         int number;
         lock (_packLock)
         {
@@ -33,8 +40,10 @@ public sealed class BlobIndex
             {
                 number = _packs.Count;
                 _packs.Add(pack);
+                _packTypes.Add(0);
                 _packNumbers[pack] = number;
             }
+            _packTypes[number] |= types;
         }
         foreach (var blob in blobs)
         {
@@ -44,6 +53,15 @@ public sealed class BlobIndex
     }
 
     public bool Contains(BlobId id) => _blobs.ContainsKey(id);
+
+    /// <summary>Whether every blob the index knows in <paramref name="pack"/> is of <paramref name="type"/> (false for a pack it does not know).</summary>
+    public bool HoldsOnly(PackId pack, BlobType type)
+    {
+        lock (_packLock)
+        {
+            return _packNumbers.TryGetValue(pack, out var number) && _packTypes[number] == 1 << (int)type;
+        }
+    }
 
     public bool TryGet(BlobId id, out IndexLocation location)
     {

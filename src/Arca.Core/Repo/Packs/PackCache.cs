@@ -68,8 +68,6 @@ public sealed class PackCache : IDisposable
         return environment("HOME") is { Length: > 0 } home ? Path.Combine(home, ".cache", "arca") : null;
     }
 
-    public string Folder => _folder;
-
     /// <summary>
     /// Fills <paramref name="destination"/> from the cached copy of <paramref name="pack"/>, fetching it whole from
     /// <paramref name="storage"/> first if need be. False when it cannot be had whole and right (the caller then
