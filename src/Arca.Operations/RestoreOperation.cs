@@ -48,14 +48,14 @@ public sealed class RestoreOperation
             Workers = Math.Max(Environment.ProcessorCount + 1, repository.Storage.Properties.Connections),
         };
         var restorer = new Restorer(repository, repository, progress);
-        var plan = await restorer.PlanAsync(snapshot.Tree, options, cancellationToken);
         if (request.DryRun)
         {
-            return new RestoreOutcome(id, plan, null);
+            return new RestoreOutcome(id, await restorer.PlanAsync(snapshot.Tree, options, cancellationToken), null);
         }
-        // Inputs are checked and the plan made; only now does the restore show itself to other processes.
+        await restorer.CheckIncludesAsync(snapshot.Tree, options, cancellationToken);
+        // Inputs are checked; only now does the restore show itself to other processes.
         await session.LockAsync(LockKind.Shared, "restore", cancellationToken);
-        var result = await restorer.ExecuteAsync(plan, options, cancellationToken);
+        var (plan, result) = await restorer.RestoreAsync(snapshot.Tree, options, cancellationToken);
         return new RestoreOutcome(id, plan, result);
     }
 }

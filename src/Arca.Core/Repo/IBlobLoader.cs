@@ -26,6 +26,9 @@ public interface IBlobLoader
     /// <summary>Where the index says a blob is stored; false if no entry names it.</summary>
     bool TryLocate(BlobId id, out IndexLocation location);
 
+    /// <summary>How many blobs the index places in a pack: once a restore has asked for that many, it knows the pack's whole use.</summary>
+    int CountBlobsIn(PackId pack);
+
     /// <summary>
     /// Reads <paramref name="blobs"/> of one pack, each once, in the order they lie and in as few requests as their
     /// layout allows, and hands each to <paramref name="handler"/> as soon as it is checked: restores read whole

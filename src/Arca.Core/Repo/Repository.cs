@@ -354,6 +354,8 @@ public sealed class Repository : IBlobLoader, IBlobSaver, ITreeLoader, ISnapshot
 
     public bool TryLocate(BlobId id, out IndexLocation location) => Index.TryGet(id, out location);
 
+    public int CountBlobsIn(PackId pack) => Index.CountIn(pack);
+
     /// <summary>Needed blobs further apart than this are read by separate requests; nearer ones by one that reads the gap too.</summary>
     private const int PackReadGap = 1 << 20;
 

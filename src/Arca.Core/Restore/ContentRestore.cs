@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using Arca.Native;
 using Arca.Repo;
 using Arca.Repo.Format;
@@ -11,13 +12,20 @@ namespace Arca.Restore;
 /// is read once, in as few requests as its layout allows, and every blob goes to each place in each file that holds
 /// it. A restore that asked for its blobs file by file fetched the same blocks of a pack again and again once
 /// files lay scattered over many backups' packs: 3,293 requests for a 1 GiB tree on S3 after 30 backups.
-/// Packs are taken in the order the plan first needs them, so files complete roughly in plan order.
+///
+/// Files are added while the snapshot's tree is still being walked, and reading starts at once: a pack goes to the
+/// readers as soon as the files added so far need every blob the index places in it (a pack written by one backup
+/// fills up as the walk passes it), so the first packs arrive while the walk goes on. Packs that never fill (some of
+/// their blobs belong to other snapshots) go at <see cref="Complete"/>, in the order the files first needed them. A
+/// file added later that needs a blob of a pack already sent (the same content twice in a snapshot) gets it from a
+/// second read of that pack, for its blobs only.
 ///
 /// A new file is written in place (CreateNew: never through an entry that appeared since the plan); an existing one
 /// is replaced atomically by a file written beside it and renamed when whole. A file whose blob fails its check is
-/// deleted, so no wrong bytes remain; so is every file left unfinished when the restore stops. A process killed
-/// outright leaves its unfinished files as they are, and filling files pack by pack means there can be many of them
-/// (with file by file, at most one per worker): a restore run again over them overwrites them.
+/// deleted, so no wrong bytes remain; so is every file left unfinished when the restore stops
+/// (<see cref="DeleteUnfinished"/>). A process killed outright leaves its unfinished files as they are, and filling
+/// files pack by pack means there can be many of them (with file by file, at most one per worker): a restore run
+/// again over them overwrites them.
 /// </summary>
 internal sealed class ContentRestore
 {
@@ -49,7 +57,9 @@ internal sealed class ContentRestore
     private readonly Action<string, string, bool> _fail;
     private readonly Action<string, long> _done;
     private readonly List<Target> _targets = [];
+    /// <summary>Packs some added file needs that have not gone to the readers yet.</summary>
     private readonly Dictionary<PackId, PackWork> _packs = [];
+    private readonly Channel<PackWork> _ready = Channel.CreateUnbounded<PackWork>(new UnboundedChannelOptions { SingleWriter = true });
 
     /// <param name="fail">Reports a file that was not restored: its snapshot path, why, and whether its blobs were the cause.</param>
     /// <param name="done">Reports a file written whole: its snapshot path and size.</param>
@@ -60,7 +70,10 @@ internal sealed class ContentRestore
         _done = done;
     }
 
-    /// <summary>Adds a file to write; one whose content cannot be had (a blob no index names) is reported at once.</summary>
+    /// <summary>
+    /// Adds a file to write; one whose content cannot be had (a blob no index names) is reported at once, an empty one
+    /// is written at once. Called by one thread at a time, while <see cref="RunAsync"/> reads.
+    /// </summary>
     public void Add(RestoreAction action, string path)
     {
         var content = action.Node.Content ?? [];
@@ -83,6 +96,12 @@ internal sealed class ContentRestore
         }
         var target = new Target(action, path, content.Count);
         _targets.Add(target);
+        if (content.Count == 0)
+        {
+            Finish(target, null);
+            return;
+        }
+        var touched = new List<PackWork>();
         foreach (var (location, offset) in places)
         {
             if (!_packs.TryGetValue(location.Pack, out var work))
@@ -95,49 +114,75 @@ internal sealed class ContentRestore
                 work.Blobs.Add(location.Entry);
             }
             list.Add((target, offset));
+            if (touched.Count == 0 || touched[^1] != work)
+            {
+                touched.Add(work);
+            }
+        }
+        // Sent only once the file's every piece is placed: a reader may finish the file as soon as it has the work.
+        foreach (var work in touched)
+        {
+            if (_packs.GetValueOrDefault(work.Pack) == work && work.Blobs.Count >= _blobs.CountBlobsIn(work.Pack))
+            {
+                Send(work);
+            }
         }
     }
 
-    /// <summary>Writes every file added, <paramref name="packReaders"/> packs at a time.</summary>
+    /// <summary>No more files come: every pack still held back goes to the readers, in the order the files first needed them.</summary>
+    public void Complete()
+    {
+        foreach (var work in _packs.Values.OrderBy(p => p.FirstUse).ToList())
+        {
+            Send(work);
+        }
+        _ready.Writer.TryComplete();
+    }
+
+    /// <summary>Once sent, a work is never changed again: a later need for its pack starts a new one.</summary>
+    private void Send(PackWork work)
+    {
+        _packs.Remove(work.Pack);
+        _ready.Writer.TryWrite(work);
+    }
+
+    /// <summary>Writes the files added, <paramref name="packReaders"/> packs at a time, until <see cref="Complete"/> and every pack is read.</summary>
     public async Task RunAsync(int packReaders, CancellationToken cancellationToken)
     {
-        try
-        {
-            foreach (var empty in _targets.Where(t => t.Remaining == 0))
+        await Parallel.ForEachAsync(_ready.Reader.ReadAllAsync(cancellationToken),
+            new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, packReaders), CancellationToken = cancellationToken },
+            async (work, ct) =>
             {
-                Finish(empty, null);
-            }
-            await Parallel.ForEachAsync(_packs.Values.OrderBy(p => p.FirstUse),
-                new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, packReaders), CancellationToken = cancellationToken },
-                async (work, ct) =>
+                try
                 {
-                    try
+                    await _blobs.ReadPackAsync(work.Pack, work.Blobs,
+                        (blob, plaintext, damage, innerCt) => WriteAsync(work.Places[blob.Id], plaintext, damage, innerCt), ct);
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    // A local folder's pack that cannot be read: the files that need it fail, the others go on.
+                    foreach (var (target, _) in work.Places.Values.SelectMany(p => p))
                     {
-                        await _blobs.ReadPackAsync(work.Pack, work.Blobs,
-                            (blob, plaintext, damage, innerCt) => WriteAsync(work.Places[blob.Id], plaintext, damage, innerCt), ct);
+                        Fail(target, ex.Message, damaged: false);
                     }
-                    catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-                    {
-                        // A local folder's pack that cannot be read: the files that need it fail, the others go on.
-                        foreach (var (target, _) in work.Places.Values.SelectMany(p => p))
-                        {
-                            Fail(target, ex.Message, damaged: false);
-                        }
-                    }
-                });
-        }
-        finally
+                }
+            });
+    }
+
+    /// <summary>
+    /// After a stop (cancelled, a walk that failed, or the storage failed for good), once neither <see cref="Add"/> nor
+    /// <see cref="RunAsync"/> runs: no half-written file stays.
+    /// </summary>
+    public void DeleteUnfinished()
+    {
+        foreach (var target in _targets)
         {
-            // Stopped (cancelled, or the storage failed for good): no half-written file stays.
-            foreach (var target in _targets)
+            lock (target.Gate)
             {
-                lock (target.Gate)
+                if (target.Created && !target.Finished && !target.Failed)
                 {
-                    if (target.Created && !target.Finished && !target.Failed)
-                    {
-                        target.Failed = true;
-                        TryDelete(target.Path);
-                    }
+                    target.Failed = true;
+                    TryDelete(target.Path);
                 }
             }
         }

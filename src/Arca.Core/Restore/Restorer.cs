@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using Arca.Native;
 using Arca.Repo;
 using Arca.Trees;
@@ -5,12 +6,14 @@ using Arca.Trees;
 namespace Arca.Restore;
 
 /// <summary>
-/// Restores a snapshot's tree into a folder, in two steps: <see cref="PlanAsync"/> walks the tree and
-/// decides, entry by entry, what to create, overwrite or skip; <see cref="ExecuteAsync"/> carries the plan
-/// out. Folders first, then the files' content pack by pack (<see cref="ContentRestore"/>: each blob is
-/// decrypted, decompressed and checked against its keyed id before a byte is written, and a file with a
-/// damaged blob is deleted, so no wrong bytes remain), then symlinks, then folder modes and mtimes, deepest
-/// first.
+/// Restores a snapshot's tree into a folder. The walk of the tree (<see cref="PlanAsync"/>) decides, entry by
+/// entry, what to create, overwrite or skip; a dry run stops there. <see cref="RestoreAsync"/> carries each
+/// decision out as the walk makes it: a folder is made when met (before anything inside it), a file goes to
+/// <see cref="ContentRestore"/>, which starts reading packs while the walk goes on (each blob is decrypted,
+/// decompressed and checked against its keyed id before a byte is written, and a file with a damaged blob is
+/// deleted, so no wrong bytes remain). Symlinks come once every file is written, then folder modes and mtimes,
+/// deepest first. Walking first and writing after left a core idle while the walk ran: a third of a restore of
+/// 22,000 files from S3.
 ///
 /// Nothing is written outside the target: tree names are single components (checked when a tree is
 /// parsed), and a folder on the way that is a symlink at the destination is never followed.
@@ -28,7 +31,37 @@ public sealed class Restorer
         _progress = progress;
     }
 
-    public async Task<RestorePlan> PlanAsync(BlobId root, RestoreOptions options, CancellationToken cancellationToken)
+    /// <summary>Walks the snapshot's tree and decides what to do with each entry, writing nothing.</summary>
+    public Task<RestorePlan> PlanAsync(BlobId root, RestoreOptions options, CancellationToken cancellationToken) =>
+        WalkTreeAsync(root, options, targetIsNew: !Path.Exists(options.Target), sink: null, cancellationToken);
+
+    /// <summary>
+    /// Throws <see cref="ErrorCode.PathNotFound"/> for an include the snapshot does not hold, looking only along the
+    /// includes' paths: a mistyped path is found before anything is written or locked.
+    /// </summary>
+    public async Task CheckIncludesAsync(BlobId root, RestoreOptions options, CancellationToken cancellationToken)
+    {
+        foreach (var include in options.Includes.Select(NormalizeSnapshotPath).Where(i => i.Length > 0))
+        {
+            BlobId? tree = root;
+            foreach (var name in include.Split('/'))
+            {
+                var node = tree is { } id ? (await _trees.LoadTreeAsync(id, cancellationToken)).Nodes.FirstOrDefault(n => n.Name == name) : null;
+                if (node is null)
+                {
+                    throw NoSuchPath(include);
+                }
+                tree = node.Type == NodeType.Dir ? node.Subtree : null;
+            }
+        }
+    }
+
+    private static ArcaException NoSuchPath(string include) =>
+        new(ErrorCode.PathNotFound, $"The snapshot holds no path '{include}'.", "List its contents with 'arca ls SNAPSHOT'.");
+
+    /// <param name="targetIsNew">The target did not exist before the restore: nothing in it is looked at (see <see cref="WalkAsync"/>).</param>
+    private async Task<RestorePlan> WalkTreeAsync(BlobId root, RestoreOptions options, bool targetIsNew, Action<RestoreAction>? sink,
+        CancellationToken cancellationToken)
     {
         var target = Path.GetFullPath(options.Target);
         // "/" names the whole snapshot: the same as no include at all.
@@ -36,12 +69,11 @@ public sealed class Restorer
         var includes = normalized.Contains("") ? [] : normalized;
         var found = new HashSet<string>(StringComparer.Ordinal);
         var actions = new List<RestoreAction>();
-        await WalkAsync(_trees.LoadTreeAsync(root, cancellationToken), "", target, destinationIsNew: !Path.Exists(target), includes, found, options, actions, cancellationToken);
-        var missing = includes.Where(i => !found.Contains(i)).ToList();
-        if (missing.Count > 0)
+        await WalkAsync(_trees.LoadTreeAsync(root, cancellationToken), "", target, targetIsNew, includes, found, options, actions, sink,
+            cancellationToken);
+        if (includes.FirstOrDefault(i => !found.Contains(i)) is { } missing)
         {
-            throw new ArcaException(ErrorCode.PathNotFound, $"The snapshot holds no path '{missing[0]}'.",
-                "List its contents with 'arca ls SNAPSHOT'.");
+            throw NoSuchPath(missing);
         }
         return new RestorePlan(target, actions);
     }
@@ -60,7 +92,7 @@ public sealed class Restorer
     /// <param name="destinationIsNew">The folder <paramref name="destination"/> does not exist yet, so nothing in it does:
     /// its entries are created without asking the file system (a stat of each would cost a tenth of a fresh restore).</param>
     private async Task WalkAsync(Task<Tree> loading, string prefix, string destination, bool destinationIsNew, List<string> includes, HashSet<string> found,
-        RestoreOptions options, List<RestoreAction> actions, CancellationToken cancellationToken)
+        RestoreOptions options, List<RestoreAction> actions, Action<RestoreAction>? sink, CancellationToken cancellationToken)
     {
         var tree = await loading;
         var chosen = new List<(Node Node, string Path, bool Selected)>();
@@ -109,11 +141,14 @@ public sealed class Restorer
         {
             var dest = Path.Join(destination, node.Name);
             var kind = destinationIsNew ? RestoreActionKind.Create : Decide(node, dest, options.Overwrite);
-            actions.Add(new RestoreAction(path, dest, node, kind));
+            var action = new RestoreAction(path, dest, node, kind);
+            actions.Add(action);
+            sink?.Invoke(action);
             if (node is { Type: NodeType.Dir, Subtree: not null })
             {
                 LoadAhead();
-                await WalkAsync(ahead.Dequeue(), path, dest, kind == RestoreActionKind.Create, selected ? [] : includes, found, options, actions, cancellationToken);
+                await WalkAsync(ahead.Dequeue(), path, dest, kind == RestoreActionKind.Create, selected ? [] : includes, found, options, actions, sink,
+                    cancellationToken);
             }
         }
     }
@@ -136,109 +171,197 @@ public sealed class Restorer
         };
     }
 
-    public async Task<RestoreResult> ExecuteAsync(RestorePlan plan, RestoreOptions options, CancellationToken cancellationToken)
+    /// <summary>
+    /// Walks the tree and restores what it decides as it goes (see the class summary); returns the plan it made and what
+    /// was done. Whatever stops the walk or the reading of packs stops both, and no half-written file stays.
+    /// </summary>
+    public async Task<(RestorePlan Plan, RestoreResult Result)> RestoreAsync(BlobId root, RestoreOptions options, CancellationToken cancellationToken)
     {
-        var errors = new List<ItemError>();
-        long files = 0, dirs = 0, links = 0, skipped = 0, bytes = 0;
-        var damaged = 0;
-        var failedDirs = new List<string>();
-        void Fail(string path, string message)
+        var run = new Execution(this);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var writing = WriteContentAsync(run.Content, Math.Min(options.Workers, MaxPackReaders), stop);
+        RestorePlan plan;
+        try
         {
-            lock (errors)
-            {
-                errors.Add(new ItemError(path, message));
-            }
-            _progress.Error(path, message);
+            var targetIsNew = !Path.Exists(options.Target);
+            Directory.CreateDirectory(options.Target);
+            plan = await WalkTreeAsync(root, options, targetIsNew, action => run.Take(action, options), stop.Token);
+            _progress.Planned(run.FilesPlanned, run.BytesPlanned);
+            run.Content.Complete();
+            await writing;
         }
-        bool UnderFailedDir(string path) => failedDirs.Any(d => path.StartsWith(d + "/", StringComparison.Ordinal));
+        catch (Exception failure)
+        {
+            await stop.CancelAsync();
+            var readFailure = await FailureOf(writing);
+            // A walk cancelled because the reading failed for good: the reading's failure is the cause to report.
+            if (failure is OperationCanceledException && !cancellationToken.IsCancellationRequested && readFailure is not (null or OperationCanceledException))
+            {
+                ExceptionDispatchInfo.Throw(readFailure);
+            }
+            throw;
+        }
+        finally
+        {
+            run.Content.DeleteUnfinished();
+        }
+        return (plan, run.Finish());
+    }
 
-        Directory.CreateDirectory(plan.Target);
-        foreach (var action in plan.Actions.Where(a => a.Node.Type == NodeType.Dir))
+    private static async Task<Exception?> FailureOf(Task task)
+    {
+        try
+        {
+            await task;
+            return null;
+        }
+        catch (Exception ex)
+        {
+            return ex;
+        }
+    }
+
+    private static async Task WriteContentAsync(ContentRestore content, int packReaders, CancellationTokenSource stop)
+    {
+        try
+        {
+            await content.RunAsync(packReaders, stop.Token);
+        }
+        catch
+        {
+            await stop.CancelAsync(); // stops the walk too
+            throw;
+        }
+    }
+
+    /// <summary>One restore's progress through the walk's decisions, and what came of them.</summary>
+    private sealed class Execution
+    {
+        private readonly Restorer _owner;
+        private readonly List<ItemError> _errors = [];
+        private readonly List<string> _failedDirs = [];
+        private readonly List<RestoreAction> _dirs = [];
+        private readonly List<RestoreAction> _links = [];
+        private long _files, _bytes, _dirsCreated, _skipped;
+        private int _damaged;
+
+        public Execution(Restorer owner)
+        {
+            _owner = owner;
+            Content = new ContentRestore(owner._blobs,
+                fail: (path, message, blobsAtFault) =>
+                {
+                    if (blobsAtFault)
+                    {
+                        Interlocked.Increment(ref _damaged);
+                    }
+                    Fail(path, message);
+                },
+                done: (path, size) =>
+                {
+                    Interlocked.Increment(ref _files);
+                    Interlocked.Add(ref _bytes, size);
+                    owner._progress.FileDone(path, size);
+                });
+        }
+
+        public ContentRestore Content { get; }
+        public long FilesPlanned { get; private set; }
+        public long BytesPlanned { get; private set; }
+
+        private void Fail(string path, string message)
+        {
+            lock (_errors)
+            {
+                _errors.Add(new ItemError(path, message));
+            }
+            _owner._progress.Error(path, message);
+        }
+
+        private bool UnderFailedDir(string path) => _failedDirs.Any(d => path.StartsWith(d + "/", StringComparison.Ordinal));
+
+        /// <summary>Acts on one decision of the walk, which comes after the decision about the folder that holds it.</summary>
+        public void Take(RestoreAction action, RestoreOptions options)
         {
             if (UnderFailedDir(action.Path))
             {
-                continue;
+                _skipped += action.Node.Type == NodeType.Dir ? 0 : 1;
+                return;
             }
-            try
+            switch (action.Node.Type)
             {
-                if (EnsureDirectory(action.Destination, options.Overwrite != OverwriteMode.Skip))
+                case NodeType.Dir:
+                    _dirs.Add(action);
+                    try
+                    {
+                        if (EnsureDirectory(action.Destination, options.Overwrite != OverwriteMode.Skip))
+                        {
+                            _dirsCreated++;
+                        }
+                    }
+                    catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                    {
+                        _failedDirs.Add(action.Path);
+                        Fail(action.Path, ex.Message);
+                    }
+                    break;
+                case NodeType.File when action.Kind == RestoreActionKind.Skip:
+                    _skipped++;
+                    break;
+                case NodeType.File:
+                    FilesPlanned++;
+                    BytesPlanned += action.Node.Size;
+                    Content.Add(action, action.Kind == RestoreActionKind.Create ? action.Destination : TempNameFor(action.Destination));
+                    break;
+                case NodeType.Symlink:
+                    _links.Add(action);
+                    break;
+            }
+        }
+
+        /// <summary>Once every file is written: symlinks, then folder modes and times, deepest first.</summary>
+        public RestoreResult Finish()
+        {
+            long links = 0;
+            foreach (var action in _links)
+            {
+                if (action.Kind == RestoreActionKind.Skip)
                 {
-                    dirs++;
+                    _skipped++;
+                    continue;
+                }
+                try
+                {
+                    var temp = TempNameFor(action.Destination);
+                    File.CreateSymbolicLink(temp, action.Node.LinkTarget ?? "");
+                    ApplyMetadata(temp, action.Node, isLink: true);
+                    File.Move(temp, action.Destination, overwrite: true);
+                    links++;
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    Fail(action.Path, ex.Message);
                 }
             }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                failedDirs.Add(action.Path);
-                Fail(action.Path, ex.Message);
-            }
-        }
 
-        var fileActions = plan.Actions.Where(a => a.Node.Type == NodeType.File).ToList();
-        _progress.Planned(fileActions.Count(a => a.Kind != RestoreActionKind.Skip), plan.BytesToWrite);
-        var content = new ContentRestore(_blobs,
-            fail: (path, message, blobsAtFault) =>
+            // Folder times last, deepest first: writing into a folder changes its mtime.
+            foreach (var action in Enumerable.Reverse(_dirs))
             {
-                if (blobsAtFault)
+                if (action.Kind == RestoreActionKind.Skip || _failedDirs.Contains(action.Path))
                 {
-                    Interlocked.Increment(ref damaged);
+                    continue;
                 }
-                Fail(path, message);
-            },
-            done: (path, size) =>
-            {
-                Interlocked.Increment(ref files);
-                Interlocked.Add(ref bytes, size);
-                _progress.FileDone(path, size);
-            });
-        foreach (var action in fileActions)
-        {
-            if (action.Kind == RestoreActionKind.Skip || UnderFailedDir(action.Path))
-            {
-                skipped++;
-                continue;
+                try
+                {
+                    ApplyMetadata(action.Destination, action.Node, isLink: false);
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    Fail(action.Path, ex.Message);
+                }
             }
-            content.Add(action, action.Kind == RestoreActionKind.Create ? action.Destination : TempNameFor(action.Destination));
+            return new RestoreResult(_files, _dirsCreated, links, _skipped, _bytes, _errors, _damaged);
         }
-        await content.RunAsync(Math.Min(options.Workers, MaxPackReaders), cancellationToken);
-
-        foreach (var action in plan.Actions.Where(a => a.Node.Type == NodeType.Symlink))
-        {
-            if (action.Kind == RestoreActionKind.Skip || UnderFailedDir(action.Path))
-            {
-                skipped++;
-                continue;
-            }
-            try
-            {
-                var temp = TempNameFor(action.Destination);
-                File.CreateSymbolicLink(temp, action.Node.LinkTarget ?? "");
-                ApplyMetadata(temp, action.Node, isLink: true);
-                File.Move(temp, action.Destination, overwrite: true);
-                links++;
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                Fail(action.Path, ex.Message);
-            }
-        }
-
-        // Folder times last, deepest first: writing into a folder changes its mtime.
-        foreach (var action in plan.Actions.Where(a => a.Node.Type == NodeType.Dir).Reverse())
-        {
-            if (action.Kind == RestoreActionKind.Skip || failedDirs.Contains(action.Path) || UnderFailedDir(action.Path))
-            {
-                continue;
-            }
-            try
-            {
-                ApplyMetadata(action.Destination, action.Node, isLink: false);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                Fail(action.Path, ex.Message);
-            }
-        }
-        return new RestoreResult(files, dirs, links, skipped, bytes, errors, damaged);
     }
 
     /// <summary>

@@ -70,8 +70,7 @@ internal sealed class EngineFixture : IDisposable
     {
         var repository = await OpenAsync();
         var restorer = new Restorer(repository, repository, IRestoreProgress.None);
-        var plan = await restorer.PlanAsync(snapshot.Tree, options, CancellationToken.None);
-        return await restorer.ExecuteAsync(plan, options, CancellationToken.None);
+        return (await restorer.RestoreAsync(snapshot.Tree, options, CancellationToken.None)).Result;
     }
 
     public void Write(string relative, string text)

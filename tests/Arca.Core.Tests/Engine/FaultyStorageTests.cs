@@ -72,7 +72,7 @@ public sealed class FaultyStorageTests : IDisposable
             await reader.LoadIndexAsync(None);
             var restorer = new Restorer(reader, reader, IRestoreProgress.None);
             var options = new RestoreOptions { Target = _temp.Combine($"restore-{round}") };
-            var result = await restorer.ExecuteAsync(await restorer.PlanAsync(root, options, None), options, None);
+            var (_, result) = await restorer.RestoreAsync(root, options, None);
             result.Errors.ShouldBeEmpty();
             TreeAssert.Identical(source, Path.Combine(options.Target, "src"));
         }

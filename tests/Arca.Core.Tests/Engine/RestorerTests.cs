@@ -1,7 +1,11 @@
 using Arca.Native;
 using Arca.Repo;
 using Arca.Restore;
+using Arca.Repo.Format;
+using Arca.Repo.Index;
 using Arca.Storage;
+using Arca.TestKit;
+using Arca.Trees;
 
 namespace Arca.Core.Tests.Engine;
 
@@ -120,5 +124,62 @@ public sealed class RestorerTests
         Directory.Exists(Path.Combine(target, "src", "c")).ShouldBeFalse();
         var ex = await Should.ThrowAsync<ArcaException>(() => fx.RestoreAsync(snapshot, new RestoreOptions { Target = target, Includes = ["src/nope"] }));
         ex.Code.ShouldBe(ErrorCode.PathNotFound);
+    }
+
+    [Fact]
+    public async Task Packs_are_read_while_the_walk_of_the_tree_goes_on()
+    {
+        using var fx = new EngineFixture();
+        await fx.CreateRepositoryAsync();
+        var bytes = new byte[200_000];
+        new Random(7).NextBytes(bytes);
+        fx.Write("a/one.bin", bytes);
+        var (first, _) = await fx.BackupAsync();
+        new Random(8).NextBytes(bytes);
+        fx.Write("z/two.bin", bytes);
+        var (second, _) = await fx.BackupAsync(first);
+
+        // The folder z cannot be walked until some pack is read. a's content fills a pack of the first backup alone,
+        // so a restore that reads while it walks gets past z; one that walked the whole tree before reading would wait forever.
+        var repository = await fx.OpenAsync();
+        var src = (await repository.LoadTreeAsync(second.Tree, CancellationToken.None)).Nodes.Single(n => n.Name == "src");
+        var z = (await repository.LoadTreeAsync(src.Subtree!.Value, CancellationToken.None)).Nodes.Single(n => n.Name == "z");
+        var gated = new TreeHeldUntilAPackIsRead(repository, z.Subtree!.Value);
+        var target = Path.Combine(fx.Root, "target");
+
+        var (plan, result) = await new Restorer(gated, gated, IRestoreProgress.None)
+            .RestoreAsync(second.Tree, new RestoreOptions { Target = target }, CancellationToken.None)
+            .WaitAsync(TimeSpan.FromSeconds(60));
+
+        result.Errors.ShouldBeEmpty();
+        result.FilesWritten.ShouldBe(2);
+        plan.Count(RestoreActionKind.Create).ShouldBe(plan.Actions.Count);
+        TreeAssert.Identical(fx.Source, Path.Combine(target, "src"));
+    }
+
+    /// <summary>The repository, except that one tree is handed out only once a pack has been asked for.</summary>
+    private sealed class TreeHeldUntilAPackIsRead(Repository repository, BlobId held) : IBlobLoader, ITreeLoader
+    {
+        private readonly TaskCompletionSource _packRead = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public async Task<Tree> LoadTreeAsync(BlobId id, CancellationToken cancellationToken)
+        {
+            if (id == held)
+            {
+                await _packRead.Task.WaitAsync(cancellationToken);
+            }
+            return await repository.LoadTreeAsync(id, cancellationToken);
+        }
+
+        public Task ReadPackAsync(PackId pack, IReadOnlyList<BlobEntry> blobs, PackBlobHandler handler, CancellationToken cancellationToken)
+        {
+            _packRead.TrySetResult();
+            return repository.ReadPackAsync(pack, blobs, handler, cancellationToken);
+        }
+
+        public Task<byte[]> LoadBlobAsync(BlobId id, CancellationToken cancellationToken) => repository.LoadBlobAsync(id, cancellationToken);
+        public Task<PooledBlob> LoadPooledBlobAsync(BlobId id, CancellationToken cancellationToken) => repository.LoadPooledBlobAsync(id, cancellationToken);
+        public bool TryLocate(BlobId id, out IndexLocation location) => repository.TryLocate(id, out location);
+        public int CountBlobsIn(PackId pack) => repository.CountBlobsIn(pack);
     }
 }

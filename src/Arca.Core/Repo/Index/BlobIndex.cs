@@ -14,6 +14,8 @@ public sealed class BlobIndex
     private readonly List<PackId> _packs = [];
     // Per pack number, a bit per blob type it holds (1 << type).
     private readonly List<byte> _packTypes = [];
+    // Per pack number, how many blobs the index places there (a blob stored twice counts for the pack named first).
+    private readonly List<int> _packBlobs = [];
     private readonly Dictionary<PackId, int> _packNumbers = [];
     private readonly Lock _packLock = new();
 
@@ -41,14 +43,32 @@ public sealed class BlobIndex
                 number = _packs.Count;
                 _packs.Add(pack);
                 _packTypes.Add(0);
+                _packBlobs.Add(0);
                 _packNumbers[pack] = number;
             }
             _packTypes[number] |= types;
         }
+        var added = 0;
         foreach (var blob in blobs)
         {
             // The first copy wins; a duplicate (two clients stored the same blob) is harmless.
-            _blobs.TryAdd(blob.Id, new Slot(number, blob.Offset, blob.StoredLength, blob.RawLength, blob.Type, blob.Compressed));
+            if (_blobs.TryAdd(blob.Id, new Slot(number, blob.Offset, blob.StoredLength, blob.RawLength, blob.Type, blob.Compressed)))
+            {
+                added++;
+            }
+        }
+        lock (_packLock)
+        {
+            _packBlobs[number] += added;
+        }
+    }
+
+    /// <summary>How many blobs the index places in <paramref name="pack"/> (0 for a pack it does not know).</summary>
+    public int CountIn(PackId pack)
+    {
+        lock (_packLock)
+        {
+            return _packNumbers.TryGetValue(pack, out var number) ? _packBlobs[number] : 0;
         }
     }
 
