@@ -34,12 +34,14 @@ public sealed class RepositorySession : IAsyncDisposable
         }
     }
 
-    /// <param name="cacheRoot">Where a remote repository's tree packs are cached (<see cref="PackCache"/>); null for none.</param>
+    /// <param name="cacheRoot">Where a remote repository's tree packs are cached (<see cref="PackCache"/>), and the key that opened
+    /// it is remembered (<see cref="KeyHint"/>); null for none.</param>
     public static async Task<RepositorySession> OpenAsync(IStorage storage, string password, LockKind lockKind, string operation,
         bool loadIndex, TimeProvider time, CancellationToken cancellationToken, string? cacheRoot = null)
     {
-        var repository = await Repository.OpenAsync(storage, password, cancellationToken);
-        if (cacheRoot is not null && storage.Properties.IsRemote && PackCache.Open(cacheRoot, repository.Id) is { } cache)
+        var remote = cacheRoot is not null && storage.Properties.IsRemote;
+        var repository = await Repository.OpenAsync(storage, password, cancellationToken, remote ? KeyHint.For(cacheRoot!, storage.Properties.Location) : null);
+        if (remote && PackCache.Open(cacheRoot!, repository.Id) is { } cache)
         {
             repository.UseCache(cache);
         }

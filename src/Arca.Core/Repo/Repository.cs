@@ -96,10 +96,27 @@ public sealed class Repository : IBlobLoader, IBlobSaver, ITreeLoader, ISnapshot
         return name;
     }
 
-    public static async Task<Repository> OpenAsync(IStorage storage, string password, CancellationToken cancellationToken)
+    /// <param name="hint">Where the key that opened this repository last time is remembered (<see cref="KeyHint"/>); null for none.</param>
+    public static async Task<Repository> OpenAsync(IStorage storage, string password, CancellationToken cancellationToken, KeyHint? hint = null)
     {
-        var config = await ReadConfigAsync(storage, cancellationToken);
-        var (key, keyName) = await UnlockAsync(storage, password, cancellationToken);
+        var remembered = hint?.Read();
+        // On another core while the requests below go out; its key is used only once they confirm the copy it came from.
+        var early = remembered is null ? null : Task.Run(() => TryOpenKeyFile(remembered.KeyFile, password), CancellationToken.None);
+        var (config, configBytes) = await ReadConfigAsync(storage, cancellationToken);
+        MasterKey key;
+        string keyName;
+        if (remembered is not null && remembered.Config.AsSpan().SequenceEqual(configBytes)
+            && await storage.StatAsync(new StorageKey(StorageKind.Key, remembered.KeyName), cancellationToken) is not null
+            && await early! is { } earlyKey)
+        {
+            (key, keyName) = (earlyKey, remembered.KeyName);
+        }
+        else
+        {
+            byte[] keyFile;
+            (key, keyName, keyFile) = await UnlockAsync(storage, password, cancellationToken);
+            hint?.Write(configBytes, keyFile);
+        }
         RepositorySettings settings;
         try
         {
@@ -115,7 +132,7 @@ public sealed class Repository : IBlobLoader, IBlobSaver, ITreeLoader, ISnapshot
         return new Repository(storage, key, config.Id, settings, keyName);
     }
 
-    public static async Task<ConfigFile> ReadConfigAsync(IStorage storage, CancellationToken cancellationToken)
+    private static async Task<(ConfigFile Config, byte[] Bytes)> ReadConfigAsync(IStorage storage, CancellationToken cancellationToken)
     {
         byte[] bytes;
         try
@@ -148,7 +165,7 @@ public sealed class Repository : IBlobLoader, IBlobSaver, ITreeLoader, ISnapshot
                 $"The repository at {storage.Properties.Location} has format version {config.Version}; this arca reads version {FormatVersion.Current} only.",
                 config.Version > FormatVersion.Current ? "Use a newer arca for this repository." : "Use the arca release that created it.");
         }
-        return config;
+        return (config, bytes);
     }
 
     /// <summary>Every key file that parses, by name, oldest first.</summary>
@@ -172,29 +189,17 @@ public sealed class Repository : IBlobLoader, IBlobSaver, ITreeLoader, ISnapshot
         return [.. keys.OrderBy(k => k.Item2.Created).ThenBy(k => k.Item1, StringComparer.Ordinal)];
     }
 
-    private static async Task<(MasterKey Key, string Name)> UnlockAsync(IStorage storage, string password, CancellationToken cancellationToken)
+    /// <summary>Tries each key file in turn; returns the key it wraps, the file's name and its bytes.</summary>
+    private static async Task<(MasterKey Key, string Name, byte[] File)> UnlockAsync(IStorage storage, string password, CancellationToken cancellationToken)
     {
         var any = false;
         await foreach (var entry in storage.ListAsync(StorageKind.Key, cancellationToken))
         {
             any = true;
-            KeyFile? file;
-            try
+            var bytes = await storage.ReadAllAsync(entry.Key, cancellationToken);
+            if (TryOpenKeyFile(bytes, password) is { } key)
             {
-                file = JsonSerializer.Deserialize(await storage.ReadAllAsync(entry.Key, cancellationToken), FormatJson.Default.KeyFile);
-            }
-            catch (JsonException)
-            {
-                continue;
-            }
-            if (file is null || file.Format != FormatVersion.KeyMagic || file.Kdf != "argon2id")
-            {
-                continue;
-            }
-            var derived = KeyWrapping.DeriveKey(password, file.Salt, new KdfParameters(file.OpsLimit, file.MemLimit));
-            if (KeyWrapping.Unwrap(file.SealedMasterKey, derived) is { } key)
-            {
-                return (key, entry.Key.Name);
+                return (key, entry.Key.Name, bytes);
             }
         }
         throw any
@@ -202,6 +207,26 @@ public sealed class Repository : IBlobLoader, IBlobSaver, ITreeLoader, ISnapshot
                 "Check ARCA_PASSWORD, --password-file, or what you typed.")
             : new ArcaException(ErrorCode.RepositoryDamaged, $"The repository at {storage.Properties.Location} has no key files, so no password can open it.",
                 "Restore the keys/ folder from a copy of the repository.");
+    }
+
+    /// <summary>The master key a key file wraps, if <paramref name="password"/> opens it; null for a wrong password or a file that is not a key.</summary>
+    private static MasterKey? TryOpenKeyFile(byte[] bytes, string password)
+    {
+        KeyFile? file;
+        try
+        {
+            file = JsonSerializer.Deserialize(bytes, FormatJson.Default.KeyFile);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+        if (file is null || file.Format != FormatVersion.KeyMagic || file.Kdf != "argon2id")
+        {
+            return null;
+        }
+        var derived = KeyWrapping.DeriveKey(password, file.Salt, new KdfParameters(file.OpsLimit, file.MemLimit));
+        return KeyWrapping.Unwrap(file.SealedMasterKey, derived);
     }
 
     /// <summary>Reads every index file into <see cref="Index"/>.</summary>

@@ -3,11 +3,12 @@ using Arca.Storage;
 
 namespace Arca.Core.Tests.Engine;
 
-/// <summary>Local storage that says it is remote, and counts the pack reads and their bytes.</summary>
+/// <summary>Local storage that says it is remote, and counts the pack reads and their bytes, and the listings of keys.</summary>
 internal sealed class CountingRemoteStorage(IStorage inner) : IStorage
 {
     public int PackReads;
     public long PackBytesRead;
+    public int KeyListings;
 
     public StorageProperties Properties { get; } = inner.Properties with { IsRemote = true };
 
@@ -29,6 +30,10 @@ internal sealed class CountingRemoteStorage(IStorage inner) : IStorage
 
     public async IAsyncEnumerable<StorageEntry> ListAsync(StorageKind kind, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        if (kind == StorageKind.Key)
+        {
+            Interlocked.Increment(ref KeyListings);
+        }
         await foreach (var entry in inner.ListAsync(kind, cancellationToken))
         {
             yield return entry;
