@@ -40,7 +40,7 @@ public sealed class RepositorySession : IAsyncDisposable
         bool loadIndex, TimeProvider time, CancellationToken cancellationToken, string? cacheRoot = null)
     {
         var remote = cacheRoot is not null && storage.Properties.IsRemote;
-        var repository = await Repository.OpenAsync(storage, password, cancellationToken, remote ? KeyHint.For(cacheRoot!, storage.Properties.Location) : null);
+        var repository = await Repository.OpenAsync(storage, password, remote ? KeyHint.For(cacheRoot!, storage.Properties.Location) : null, cancellationToken);
         if (remote && PackCache.Open(cacheRoot!, repository.Id) is { } cache)
         {
             repository.UseCache(cache);

@@ -12,7 +12,10 @@ namespace Arca.Repo;
 /// bytes). Anything else (a password changed, a key removed, a new repository at the same place, a damaged hint)
 /// opens the repository as if there were no hint, and writes a new one.
 ///
-/// A hint holds nothing the repository does not show anyone who can list it: the key file is sealed by the password.
+/// The key file in a hint is sealed by the password, as it is in the repository, and readable by this user alone. A
+/// password changed because it leaked leaves the old key file in the hints of the hosts that used it, until each opens
+/// the repository again (and finds that key gone): anyone who can read this user's cache and knows the old password can
+/// then unseal the master key, as anyone could with a copy of the repository's old keys/ folder.
 /// </summary>
 public sealed class KeyHint
 {
@@ -25,25 +28,46 @@ public sealed class KeyHint
     public static KeyHint For(string root, string location) =>
         new(Path.Combine(Path.GetFullPath(root), "keys", Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(location)))));
 
+    /// <summary>A config and a key file are a few KiB; a hint file larger than this is not one.</summary>
+    private const int MaxSize = 1 << 16;
+
     /// <summary>What was written last, or null when there is nothing whole to read (a hint is only a shortcut).</summary>
     public Remembered? Read()
     {
         try
         {
-            using var reader = new BinaryReader(File.OpenRead(_path));
+            using var file = File.OpenHandle(_path);
+            var length = RandomAccess.GetLength(file);
+            if (length > MaxSize)
+            {
+                return null;
+            }
+            var bytes = new byte[length];
+            if (RandomAccess.Read(file, bytes, 0) != length)
+            {
+                return null;
+            }
+            using var reader = new BinaryReader(new MemoryStream(bytes));
             if (reader.ReadString() != Magic)
             {
                 return null;
             }
-            var config = reader.ReadBytes(reader.ReadInt32());
-            var keyFile = reader.ReadBytes(reader.ReadInt32());
-            var name = Convert.ToHexStringLower(SHA256.HashData(keyFile));
-            return reader.BaseStream.Position == reader.BaseStream.Length ? new Remembered(config, name, keyFile) : null;
+            var config = ReadField(reader);
+            var keyFile = ReadField(reader);
+            return config is null || keyFile is null || reader.BaseStream.Position != length
+                ? null
+                : new Remembered(config, Convert.ToHexStringLower(SHA256.HashData(keyFile)), keyFile);
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or EndOfStreamException or ArgumentException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or ArgumentException)
         {
             return null;
         }
+    }
+
+    private static byte[]? ReadField(BinaryReader reader)
+    {
+        var length = reader.ReadInt32();
+        return length < 0 || length > reader.BaseStream.Length - reader.BaseStream.Position ? null : reader.ReadBytes(length);
     }
 
     /// <summary>Keeps <paramref name="config"/> and <paramref name="keyFile"/> for the next opening; a failure to write is ignored.</summary>
@@ -52,7 +76,7 @@ public sealed class KeyHint
         var temp = _path + "." + Guid.NewGuid().ToString("N")[..8] + ".tmp";
         try
         {
-            Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
+            Directory.CreateDirectory(Path.GetDirectoryName(_path)!, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
             using (var stream = new FileStream(temp, new FileStreamOptions
                    {
                        Mode = FileMode.CreateNew, Access = FileAccess.Write,

@@ -96,18 +96,22 @@ public sealed class Repository : IBlobLoader, IBlobSaver, ITreeLoader, ISnapshot
         return name;
     }
 
+    public static Task<Repository> OpenAsync(IStorage storage, string password, CancellationToken cancellationToken) =>
+        OpenAsync(storage, password, hint: null, cancellationToken);
+
     /// <param name="hint">Where the key that opened this repository last time is remembered (<see cref="KeyHint"/>); null for none.</param>
-    public static async Task<Repository> OpenAsync(IStorage storage, string password, CancellationToken cancellationToken, KeyHint? hint = null)
+    public static async Task<Repository> OpenAsync(IStorage storage, string password, KeyHint? hint, CancellationToken cancellationToken)
     {
         var remembered = hint?.Read();
         // On another core while the requests below go out; its key is used only once they confirm the copy it came from.
+        // (It never fails: a file that does not open gives null.)
         var early = remembered is null ? null : Task.Run(() => TryOpenKeyFile(remembered.KeyFile, password), CancellationToken.None);
+        var stillThere = remembered is null ? null : storage.StatAsync(new StorageKey(StorageKind.Key, remembered.KeyName), cancellationToken);
         var (config, configBytes) = await ReadConfigAsync(storage, cancellationToken);
         MasterKey key;
         string keyName;
         if (remembered is not null && remembered.Config.AsSpan().SequenceEqual(configBytes)
-            && await storage.StatAsync(new StorageKey(StorageKind.Key, remembered.KeyName), cancellationToken) is not null
-            && await early! is { } earlyKey)
+            && await stillThere! is not null && await early! is { } earlyKey)
         {
             (key, keyName) = (earlyKey, remembered.KeyName);
         }
@@ -209,24 +213,26 @@ public sealed class Repository : IBlobLoader, IBlobSaver, ITreeLoader, ISnapshot
                 "Restore the keys/ folder from a copy of the repository.");
     }
 
-    /// <summary>The master key a key file wraps, if <paramref name="password"/> opens it; null for a wrong password or a file that is not a key.</summary>
+    /// <summary>
+    /// The master key a key file wraps, if <paramref name="password"/> opens it; null for a wrong password or a file that
+    /// is not a key (its parameters out of what Argon2id takes among them).
+    /// </summary>
     private static MasterKey? TryOpenKeyFile(byte[] bytes, string password)
     {
-        KeyFile? file;
         try
         {
-            file = JsonSerializer.Deserialize(bytes, FormatJson.Default.KeyFile);
+            var file = JsonSerializer.Deserialize(bytes, FormatJson.Default.KeyFile);
+            if (file is null || file.Format != FormatVersion.KeyMagic || file.Kdf != "argon2id")
+            {
+                return null;
+            }
+            var derived = KeyWrapping.DeriveKey(password, file.Salt, new KdfParameters(file.OpsLimit, file.MemLimit));
+            return KeyWrapping.Unwrap(file.SealedMasterKey, derived);
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException or ArgumentException or CryptographicException or InvalidOperationException)
         {
             return null;
         }
-        if (file is null || file.Format != FormatVersion.KeyMagic || file.Kdf != "argon2id")
-        {
-            return null;
-        }
-        var derived = KeyWrapping.DeriveKey(password, file.Salt, new KdfParameters(file.OpsLimit, file.MemLimit));
-        return KeyWrapping.Unwrap(file.SealedMasterKey, derived);
     }
 
     /// <summary>Reads every index file into <see cref="Index"/>.</summary>

@@ -18,7 +18,7 @@ namespace Arca.Restore;
 /// fills up as the walk passes it), so the first packs arrive while the walk goes on. Packs that never fill (some of
 /// their blobs belong to other snapshots) go at <see cref="Complete"/>, in the order the files first needed them. A
 /// file added later that needs a blob of a pack already sent (the same content twice in a snapshot) gets it from a
-/// second read of that pack, for its blobs only.
+/// second read of that pack at the end, for the blobs still needed only.
 ///
 /// A new file is written in place (CreateNew: never through an entry that appeared since the plan); an existing one
 /// is replaced atomically by a file written beside it and renamed when whole. A file whose blob fails its check is
@@ -59,6 +59,8 @@ internal sealed class ContentRestore
     private readonly List<Target> _targets = [];
     /// <summary>Packs some added file needs that have not gone to the readers yet.</summary>
     private readonly Dictionary<PackId, PackWork> _packs = [];
+    /// <summary>Packs sent to the readers: a later need for one waits for <see cref="Complete"/>, so no pack is read more than twice.</summary>
+    private readonly HashSet<PackId> _sent = [];
     private readonly Channel<PackWork> _ready = Channel.CreateUnbounded<PackWork>(new UnboundedChannelOptions { SingleWriter = true });
 
     /// <param name="fail">Reports a file that was not restored: its snapshot path, why, and whether its blobs were the cause.</param>
@@ -122,7 +124,7 @@ internal sealed class ContentRestore
         // Sent only once the file's every piece is placed: a reader may finish the file as soon as it has the work.
         foreach (var work in touched)
         {
-            if (_packs.GetValueOrDefault(work.Pack) == work && work.Blobs.Count >= _blobs.CountBlobsIn(work.Pack))
+            if (_packs.GetValueOrDefault(work.Pack) == work && !_sent.Contains(work.Pack) && work.Blobs.Count >= _blobs.CountBlobsIn(work.Pack))
             {
                 Send(work);
             }
@@ -143,6 +145,7 @@ internal sealed class ContentRestore
     private void Send(PackWork work)
     {
         _packs.Remove(work.Pack);
+        _sent.Add(work.Pack);
         _ready.Writer.TryWrite(work);
     }
 
@@ -250,6 +253,11 @@ internal sealed class ContentRestore
             }
             lock (target.Gate)
             {
+                // Another pack's read failed for this file meanwhile: it was deleted and reported, not done.
+                if (target.Failed)
+                {
+                    return;
+                }
                 target.Finished = true;
             }
         }

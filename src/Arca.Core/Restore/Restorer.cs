@@ -44,10 +44,12 @@ public sealed class Restorer
         foreach (var include in options.Includes.Select(NormalizeSnapshotPath).Where(i => i.Length > 0))
         {
             BlobId? tree = root;
+            var path = "";
             foreach (var name in include.Split('/'))
             {
+                path = path.Length == 0 ? name : path + "/" + name;
                 var node = tree is { } id ? (await _trees.LoadTreeAsync(id, cancellationToken)).Nodes.FirstOrDefault(n => n.Name == name) : null;
-                if (node is null)
+                if (node is null || IsExcluded(options, path, name))
                 {
                     throw NoSuchPath(include);
                 }
@@ -55,6 +57,8 @@ public sealed class Restorer
             }
         }
     }
+
+    private static bool IsExcluded(RestoreOptions options, string path, string name) => options.Excludes.Any(g => g.IsMatch("/" + path, name));
 
     private static ArcaException NoSuchPath(string include) =>
         new(ErrorCode.PathNotFound, $"The snapshot holds no path '{include}'.", "List its contents with 'arca ls SNAPSHOT'.");
@@ -99,7 +103,7 @@ public sealed class Restorer
         foreach (var node in tree.Nodes)
         {
             var path = prefix.Length == 0 ? node.Name : prefix + "/" + node.Name;
-            if (options.Excludes.Any(g => g.IsMatch("/" + path, node.Name)))
+            if (IsExcluded(options, path, node.Name))
             {
                 continue;
             }
@@ -173,7 +177,8 @@ public sealed class Restorer
 
     /// <summary>
     /// Walks the tree and restores what it decides as it goes (see the class summary); returns the plan it made and what
-    /// was done. Whatever stops the walk or the reading of packs stops both, and no half-written file stays.
+    /// was done. Whatever stops the walk or the reading of packs stops both, and no half-written file stays; what was
+    /// whole by then stays, in folders made as the walk met them (without their snapshot's modes and times).
     /// </summary>
     public async Task<(RestorePlan Plan, RestoreResult Result)> RestoreAsync(BlobId root, RestoreOptions options, CancellationToken cancellationToken)
     {
@@ -185,17 +190,20 @@ public sealed class Restorer
         {
             var targetIsNew = !Path.Exists(options.Target);
             Directory.CreateDirectory(options.Target);
-            plan = await WalkTreeAsync(root, options, targetIsNew, action => run.Take(action, options), stop.Token);
+            plan = await WalkTreeAsync(root, options, targetIsNew, action =>
+            {
+                stop.Token.ThrowIfCancellationRequested(); // trees read ahead or cached would let the walk go on after a stop
+                run.Take(action, options);
+            }, stop.Token);
             _progress.Planned(run.FilesPlanned, run.BytesPlanned);
             run.Content.Complete();
             await writing;
         }
-        catch (Exception failure)
+        catch
         {
             await stop.CancelAsync();
-            var readFailure = await FailureOf(writing);
-            // A walk cancelled because the reading failed for good: the reading's failure is the cause to report.
-            if (failure is OperationCanceledException && !cancellationToken.IsCancellationRequested && readFailure is not (null or OperationCanceledException))
+            // The reading failed for good and stopped the walk: its failure is the cause to report, not what the walk met.
+            if (await FailureOf(writing) is { } readFailure and not OperationCanceledException && !cancellationToken.IsCancellationRequested)
             {
                 ExceptionDispatchInfo.Throw(readFailure);
             }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using Arca.Storage;
 
@@ -9,6 +10,8 @@ internal sealed class CountingRemoteStorage(IStorage inner) : IStorage
     public int PackReads;
     public long PackBytesRead;
     public int KeyListings;
+    /// <summary>Reads of each pack, by name.</summary>
+    public ConcurrentDictionary<string, int> ReadsOfPack { get; } = new();
 
     public StorageProperties Properties { get; } = inner.Properties with { IsRemote = true };
 
@@ -22,6 +25,7 @@ internal sealed class CountingRemoteStorage(IStorage inner) : IStorage
         {
             Interlocked.Increment(ref PackReads);
             Interlocked.Add(ref PackBytesRead, length);
+            ReadsOfPack.AddOrUpdate(key.Name, 1, (_, n) => n + 1);
         }
         return inner.ReadAsync(key, offset, length, consume, cancellationToken);
     }

@@ -21,7 +21,7 @@ public sealed class KeyHintTests : IDisposable
 
     public void Dispose() => _fixture.Dispose();
 
-    private Task<Repository> OpenAsync(string password) => Repository.OpenAsync(Remote, password, None, Hint);
+    private Task<Repository> OpenAsync(string password) => Repository.OpenAsync(Remote, password, Hint, None);
 
     [Fact]
     public async Task A_second_opening_takes_its_key_from_the_hint_without_listing_the_keys()
@@ -87,6 +87,18 @@ public sealed class KeyHintTests : IDisposable
         Hint.Read().ShouldBeNull();
         (await OpenAsync("pw")).KeyName.ShouldBe(created.KeyName);
         Hint.Read()!.KeyName.ShouldBe(created.KeyName);
+        // Garbage where the magic is, then a length that claims 2 GiB: neither stops the repository from opening.
+        await File.WriteAllBytesAsync(file, [0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 1, 2, 3]);
+        (await OpenAsync("pw")).KeyName.ShouldBe(created.KeyName);
+        using (var writer = new BinaryWriter(File.Create(file)))
+        {
+            writer.Write("arca-key-hint-1");
+            writer.Write(int.MaxValue);
+        }
+        Hint.Read().ShouldBeNull();
+        (await OpenAsync("pw")).KeyName.ShouldBe(created.KeyName);
+        Hint.Read()!.KeyName.ShouldBe(created.KeyName);
+        ((File.GetUnixFileMode(Path.GetDirectoryName(file)!) & (UnixFileMode.GroupRead | UnixFileMode.OtherRead)) == 0).ShouldBeTrue();
         ((File.GetUnixFileMode(file) & (UnixFileMode.GroupRead | UnixFileMode.OtherRead)) == 0).ShouldBeTrue();
     }
 }

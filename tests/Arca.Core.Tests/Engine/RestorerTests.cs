@@ -182,4 +182,64 @@ public sealed class RestorerTests
         public bool TryLocate(BlobId id, out IndexLocation location) => repository.TryLocate(id, out location);
         public int CountBlobsIn(PackId pack) => repository.CountBlobsIn(pack);
     }
+
+    [Fact]
+    public async Task A_pack_is_read_at_most_twice_however_often_its_content_recurs_in_the_snapshot()
+    {
+        using var fx = new EngineFixture(local => new CountingRemoteStorage(local));
+        await fx.CreateRepositoryAsync();
+        var random = new Random(3);
+        var files = Enumerable.Range(0, 3).Select(_ => { var b = new byte[50_000]; random.NextBytes(b); return b; }).ToList();
+        for (var i = 0; i < files.Count; i++)
+        {
+            fx.Write($"a/f{i}.bin", files[i]);
+        }
+        var (first, _) = await fx.BackupAsync();
+        foreach (var copy in new[] { "b", "c", "d", "e" })
+        {
+            for (var i = 0; i < files.Count; i++)
+            {
+                fx.Write($"{copy}/f{i}.bin", files[i]);
+            }
+        }
+        var (second, _) = await fx.BackupAsync(first);
+        var repository = await fx.OpenAsync();
+        var dataPacks = repository.Index.ByPack().Where(p => p.Value.Any(b => b.Type == BlobType.Data)).Select(p => p.Key.ToString()).ToList();
+        dataPacks.ShouldHaveSingleItem();
+        var remote = (CountingRemoteStorage)fx.RepositoryStorage;
+        remote.ReadsOfPack.Clear();
+
+        var target = Path.Combine(fx.Root, "target");
+        var (_, result) = await new Restorer(repository, repository, IRestoreProgress.None)
+            .RestoreAsync(second.Tree, new RestoreOptions { Target = target }, CancellationToken.None);
+
+        result.Errors.ShouldBeEmpty();
+        result.FilesWritten.ShouldBe(15);
+        TreeAssert.Identical(fx.Source, Path.Combine(target, "src"));
+        // Once when a's files had asked for every blob of it, once at the end for the copies met after.
+        remote.ReadsOfPack[dataPacks[0]].ShouldBe(2);
+    }
+
+    [Fact]
+    public async Task An_include_that_an_exclude_hides_is_not_found_before_anything_is_written()
+    {
+        using var fx = new EngineFixture();
+        await fx.CreateRepositoryAsync();
+        fx.Write("a/one.txt", "1");
+        fx.Write("c/three.txt", "3");
+        var (snapshot, _) = await fx.BackupAsync();
+        var repository = await fx.OpenAsync();
+        var restorer = new Restorer(repository, repository, IRestoreProgress.None);
+        var target = Path.Combine(fx.Root, "target");
+        var options = new RestoreOptions
+        {
+            Target = target, Includes = ["/src/a", "/src/c"], Excludes = [new Arca.Sources.Files.Glob("/src/c")],
+        };
+
+        var ex = await Should.ThrowAsync<ArcaException>(() => restorer.CheckIncludesAsync(snapshot.Tree, options, CancellationToken.None));
+        ex.Code.ShouldBe(ErrorCode.PathNotFound);
+        ex.Message.ShouldContain("src/c");
+        await restorer.CheckIncludesAsync(snapshot.Tree, options with { Excludes = [] }, CancellationToken.None);
+        Directory.Exists(target).ShouldBeFalse();
+    }
 }
