@@ -10,11 +10,14 @@ namespace Arca.Cli.Tests;
 /// </summary>
 public sealed class CacheTests
 {
+    /// <summary>The names of the packs in the cache (beside them, in keys/, is the hint of the key that opened the repository).</summary>
     private static List<string> Cached(CliSandbox sandbox)
     {
         var root = sandbox.Path("cache");
         return Directory.Exists(root)
-            ? [.. Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories).Select(f => Path.GetFileName(f)!).Order(StringComparer.Ordinal)]
+            ? [.. Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories)
+                .Where(f => Path.GetFileName(Path.GetDirectoryName(f)) == "packs")
+                .Select(f => Path.GetFileName(f)!).Order(StringComparer.Ordinal)]
             : [];
     }
 
@@ -29,7 +32,7 @@ public sealed class CacheTests
         (await sandbox.RunAsync("init")).ShouldSucceed();
 
         (await sandbox.RunAsync("backup", "--no-cache", source)).ShouldSucceed();
-        Cached(sandbox).ShouldBeEmpty();
+        Directory.Exists(sandbox.Path("cache")).ShouldBeFalse(); // no packs, and no key hint either
 
         await File.WriteAllTextAsync(Path.Combine(source, "sub", "b.txt"), "beta");
         (await sandbox.RunAsync("backup", source)).ShouldSucceed();
@@ -37,6 +40,7 @@ public sealed class CacheTests
         var cached = Cached(sandbox);
         cached.Count.ShouldBe(2);
         cached.ShouldBeSubsetOf(await sandbox.PackNamesAsync());
+        Directory.GetFiles(sandbox.Path("cache/keys")).ShouldHaveSingleItem();
 
         // Reading one snapshot fetches only the pack of its trees.
         Directory.Delete(sandbox.Path("cache"), recursive: true);
