@@ -39,11 +39,12 @@ public sealed class RepositorySession : IAsyncDisposable
     public static async Task<RepositorySession> OpenAsync(IStorage storage, string password, LockKind lockKind, string operation,
         bool loadIndex, TimeProvider time, CancellationToken cancellationToken, string? cacheRoot = null)
     {
-        var remote = cacheRoot is not null && storage.Properties.IsRemote;
-        var repository = await Repository.OpenAsync(storage, password, remote ? KeyHint.For(cacheRoot!, storage.Properties.Location) : null, cancellationToken);
-        if (remote && PackCache.Open(cacheRoot!, repository.Id) is { } cache)
+        // Only a remote repository is worth a cache: a local one is read as fast as a copy of it would be.
+        var cache = storage.Properties.IsRemote ? cacheRoot : null;
+        var repository = await Repository.OpenAsync(storage, password, cache is null ? null : KeyHint.For(cache, storage.Properties.Location), cancellationToken);
+        if (cache is not null && PackCache.Open(cache, repository.Id) is { } packs)
         {
-            repository.UseCache(cache);
+            repository.UseCache(packs);
         }
         RepositoryLock? repositoryLock = null;
         if (lockKind != LockKind.None)

@@ -124,7 +124,7 @@ internal sealed class ContentRestore
         // Sent only once the file's every piece is placed: a reader may finish the file as soon as it has the work.
         foreach (var work in touched)
         {
-            if (_packs.GetValueOrDefault(work.Pack) == work && !_sent.Contains(work.Pack) && work.Blobs.Count >= _blobs.CountBlobsIn(work.Pack))
+            if (!_sent.Contains(work.Pack) && work.Blobs.Count >= _blobs.CountBlobsIn(work.Pack))
             {
                 Send(work);
             }

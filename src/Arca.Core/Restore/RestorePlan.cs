@@ -5,5 +5,9 @@ public sealed record RestorePlan(string Target, IReadOnlyList<RestoreAction> Act
 {
     public int Count(RestoreActionKind kind) => Actions.Count(a => a.Kind == kind);
 
-    public long BytesToWrite => Actions.Where(a => a.Kind != RestoreActionKind.Skip && a.Node.Type == Trees.NodeType.File).Sum(a => a.Node.Size);
+    public long FilesToWrite => FileWrites.Count();
+
+    public long BytesToWrite => FileWrites.Sum(a => a.Node.Size);
+
+    private IEnumerable<RestoreAction> FileWrites => Actions.Where(a => a.Kind != RestoreActionKind.Skip && a.Node.Type == Trees.NodeType.File);
 }

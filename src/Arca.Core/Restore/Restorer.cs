@@ -195,7 +195,7 @@ public sealed class Restorer
                 stop.Token.ThrowIfCancellationRequested(); // trees read ahead or cached would let the walk go on after a stop
                 run.Take(action, options);
             }, stop.Token);
-            _progress.Planned(run.FilesPlanned, run.BytesPlanned);
+            _progress.Planned(plan.FilesToWrite, plan.BytesToWrite);
             run.Content.Complete();
             await writing;
         }
@@ -274,8 +274,6 @@ public sealed class Restorer
         }
 
         public ContentRestore Content { get; }
-        public long FilesPlanned { get; private set; }
-        public long BytesPlanned { get; private set; }
 
         private void Fail(string path, string message)
         {
@@ -317,8 +315,6 @@ public sealed class Restorer
                     _skipped++;
                     break;
                 case NodeType.File:
-                    FilesPlanned++;
-                    BytesPlanned += action.Node.Size;
                     Content.Add(action, action.Kind == RestoreActionKind.Create ? action.Destination : TempNameFor(action.Destination));
                     break;
                 case NodeType.Symlink:

@@ -210,8 +210,7 @@ public sealed class RestorerTests
         remote.ReadsOfPack.Clear();
 
         var target = Path.Combine(fx.Root, "target");
-        var (_, result) = await new Restorer(repository, repository, IRestoreProgress.None)
-            .RestoreAsync(second.Tree, new RestoreOptions { Target = target }, CancellationToken.None);
+        var result = await fx.RestoreAsync(second, new RestoreOptions { Target = target });
 
         result.Errors.ShouldBeEmpty();
         result.FilesWritten.ShouldBe(15);
