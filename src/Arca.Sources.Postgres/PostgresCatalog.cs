@@ -20,7 +20,7 @@ internal static class PostgresCatalog
     {
         var tables = new List<(uint Oid, TableName Name, long Bytes)>();
         await using (var cmd = new NpgsqlCommand("""
-            SELECT c.oid, n.nspname, c.relname, c.relpages::bigint * 8192
+            SELECT c.oid, n.nspname, c.relname, pg_catalog.pg_relation_size(c.oid)
             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE c.relkind = 'r' AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\_%'
               AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')

@@ -1,0 +1,165 @@
+using System.Globalization;
+using System.Text;
+using Arca.Sources.Postgres;
+using Arca.TestKit;
+
+namespace Arca.Postgres.Tests;
+
+/// <summary>
+/// A large table is read as its rows lie and put in key order by the backup itself (PhysicalScan): what is
+/// stored must be byte for byte what ORDER BY gives, however far from key order the rows lie on disk.
+/// </summary>
+public sealed class PhysicalScanTests
+{
+    /// <summary>About 45 MB of rows: above the size from which the physical read is used.</summary>
+    private const string WideTableSql = """
+        CREATE TABLE public.wide (id bigint PRIMARY KEY, pad text NOT NULL, n integer) WITH (autovacuum_enabled = off);
+        INSERT INTO public.wide SELECT g, repeat(md5(g::text), 6), g FROM generate_series(1, 170000) AS g;
+        CREATE TABLE public.small (id integer PRIMARY KEY, v text);
+        INSERT INTO public.small SELECT g, 'small ' || g FROM generate_series(1, 1000) AS g;
+        """;
+
+    /// <summary>
+    /// Rows out of key order on disk: new high keys in the holes that deleted rows left in early pages, rows grown by an
+    /// update moved away from their neighbours, keys below the first added last.
+    /// </summary>
+    private const string DisorderSql = """
+        INSERT INTO public.wide SELECT g, 'new ' || g, g FROM generate_series(200001, 201000) AS g;
+        UPDATE public.wide SET n = -n, pad = pad || ' grown' WHERE id % 1000 = 3;
+        INSERT INTO public.wide VALUES (-9223372036854775808, 'the lowest', 0), (-5, 'below the first', 0), (0, 'zero', 0);
+        ANALYZE public.wide;
+        """;
+
+    private const string SecondChangesSql = """
+        UPDATE public.wide SET pad = 'second' WHERE id % 500 = 11;
+        DELETE FROM public.wide WHERE id % 777 = 0;
+        INSERT INTO public.wide SELECT g, 'second new', g FROM generate_series(300001, 300500) AS g;
+        ANALYZE public.wide;
+        """;
+
+    [Fact]
+    public async Task A_large_table_lying_out_of_key_order_is_stored_as_order_by_gives_it_in_a_first_and_a_delta_backup()
+    {
+        await using var sandbox = await PgSandbox.CreateAsync();
+        var url = await sandbox.NewDatabaseAsync(WideTableSql + "DELETE FROM public.wide WHERE id % 100 = 7;");
+        var name = PgTestServer.DatabaseName(url);
+        await PgTestServer.ExecuteAsync(name, "VACUUM public.wide"); // (not in a batch) leaves holes in every page
+        await PgTestServer.ExecuteAsync(name, DisorderSql);
+        (await RowsOutOfKeyOrderOnDiskAsync(name)).ShouldBeGreaterThan(1000, "the test needs rows out of key order on disk");
+
+        var firstExpected = await PgTestServer.PsqlAsync(name, "COPY (SELECT * FROM public.wide ORDER BY id) TO STDOUT");
+        var scansBefore = await SettledSequentialScansAsync(name, 0);
+        var first = await sandbox.BackupAsync(url);
+        // The pre-scan of the key and the scan of the rows, not the index scan ORDER BY would have run.
+        (await SettledSequentialScansAsync(name, scansBefore + 2)).ShouldBe(scansBefore + 2);
+        (await DumpAsync(sandbox, first, name)).ShouldBe(firstExpected);
+
+        await PgTestServer.ExecuteAsync(name, SecondChangesSql);
+        var secondExpected = await PgTestServer.PsqlAsync(name, "COPY (SELECT * FROM public.wide ORDER BY id) TO STDOUT");
+        var second = await sandbox.BackupAsync(url);
+        (await DumpAsync(sandbox, second, name)).ShouldBe(secondExpected);
+        (await DumpAsync(sandbox, first, name)).ShouldBe(firstExpected);
+
+        var target = await sandbox.NewDatabaseAsync();
+        var restore = await sandbox.RunAsync("restore", second, "--database", name, "--to", target, "--json");
+        restore.ShouldSucceed();
+        using var json = restore.Json();
+        json.RootElement.GetProperty("verified").GetBoolean().ShouldBeTrue(restore.ToString());
+        (await PgTestServer.TableChecksumAsync(PgTestServer.DatabaseName(target), "public.wide", "t.id"))
+            .ShouldBe(await PgTestServer.TableChecksumAsync(name, "public.wide", "t.id"));
+    }
+
+    [Fact]
+    public void Keys_in_order_leave_no_row_late()
+    {
+        Late([1, 2, 3, 5, 8, 13]).ShouldBeEmpty();
+    }
+
+    [Fact]
+    public void A_row_parked_far_from_its_neighbours_is_the_one_late_not_the_rows_after_it()
+    {
+        // 1000 sits in an early page's free space; 5 was moved to the end by an update.
+        Late([1, 2, 3, 1000, 4, 6, 7, 8, 9, 10, 5]).ShouldBe([1000, 5], ignoreOrder: true);
+    }
+
+    [Fact]
+    public void A_high_key_at_the_end_of_a_window_is_judged_with_the_keys_after_it_in_view()
+    {
+        // The decisions are made a window of 2^18 keys at a time; this key is the last of the first window.
+        var keys = Enumerable.Range(1, 600_000).Select(i => (long)i).ToList();
+        keys.Insert((1 << 18) - 1, 10_000_000);
+        keys.Add(7);
+        keys.RemoveAt(6); // 7 lies at the very end, out of place
+        Late(keys).ShouldBe([10_000_000, 7], ignoreOrder: true);
+    }
+
+    [Theory]
+    [InlineData(true, "-9223372036854775808", "-1", "0", "1", "9223372036854775807")]
+    [InlineData(false, "00000000-0000-0000-0000-000000000000", "0f000000-0000-0000-0000-000000000000", "a0000000-0000-0000-0000-000000000001", "ffffffff-ffff-ffff-ffff-fffffffffffe", "ffffffff-ffff-ffff-ffff-ffffffffffff")]
+    public void Key_values_keep_postgresqls_order_and_come_back_as_written(bool numeric, params string[] ascending)
+    {
+        var values = ascending.Select(k => PhysicalScan.KeyValue(Encoding.ASCII.GetBytes(k), numeric)).ToList();
+        values.ShouldBe(values.Order().ToList());
+        values.Distinct().Count().ShouldBe(values.Count);
+        values.Select(v => PhysicalScan.KeyText(v, numeric)).ShouldBe(ascending);
+    }
+
+    [Theory]
+    [InlineData("12a", true)]
+    [InlineData("", true)]
+    [InlineData("99999999999999999999", true)]
+    [InlineData("0000000-0000-0000-0000-000000000000", false)]
+    [InlineData("ABCDEF00-0000-0000-0000-000000000000", false)]
+    public void A_key_value_that_is_no_integer_or_uuid_is_refused(string text, bool numeric)
+    {
+        Should.Throw<InvalidDataException>(() => PhysicalScan.KeyValue(Encoding.ASCII.GetBytes(text), numeric));
+    }
+
+    private static List<long> Late(IEnumerable<long> keys)
+    {
+        var late = new LateKeys();
+        foreach (var key in keys)
+        {
+            late.Add(PhysicalScan.KeyValue(Encoding.ASCII.GetBytes(key.ToString(CultureInfo.InvariantCulture)), numeric: true));
+        }
+        late.Complete();
+        return [.. late.Late.Select(v => long.Parse(PhysicalScan.KeyText(v, numeric: true), CultureInfo.InvariantCulture))];
+    }
+
+    private static async Task<string> DumpAsync(PgSandbox sandbox, string snapshot, string database)
+    {
+        var dump = await sandbox.RunAsync("dump", snapshot, database + "/public.wide", "--format", "raw");
+        dump.ShouldSucceed();
+        return dump.Out;
+    }
+
+    /// <summary>Rows whose key is below some key before them, in the order a sequential scan gives them.</summary>
+    private static async Task<long> RowsOutOfKeyOrderOnDiskAsync(string database) =>
+        await PgTestServer.ScalarAsync<long>(database, """
+            SET enable_indexscan = off; SET enable_indexonlyscan = off; SET enable_bitmapscan = off; SET synchronize_seqscans = off;
+            SELECT count(*) FROM (SELECT id < max(id) OVER (ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS late FROM public.wide) s WHERE late
+            """);
+
+    private static async Task<long> SequentialScansAsync(string database) =>
+        await PgTestServer.ScalarAsync<long>(database, "SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'wide'");
+
+    /// <summary>
+    /// The table's count of sequential scans once it has reached <paramref name="atLeast"/> and stopped moving: the
+    /// server adds a session's scans when the session ends, a moment after its client has closed it.
+    /// </summary>
+    private static async Task<long> SettledSequentialScansAsync(string database, long atLeast)
+    {
+        var seen = await SequentialScansAsync(database);
+        for (var i = 0; i < 100; i++)
+        {
+            await Task.Delay(200);
+            var now = await SequentialScansAsync(database);
+            if (now == seen && now >= atLeast)
+            {
+                return now;
+            }
+            seen = now;
+        }
+        return seen;
+    }
+}
