@@ -95,7 +95,8 @@ public sealed record DatabaseBackup(string Source, int Tables, long Rows, long B
 /// </summary>
 public sealed class BackupOperation(TimeProvider time)
 {
-    public async Task<BackupResult> RunAsync(RepositorySession session, BackupRequest request, IBackupProgress progress,
+    /// <param name="early">The database side begun while the repository opened (<see cref="EarlyDatabase.Begin"/>), if it was.</param>
+    public async Task<BackupResult> RunAsync(RepositorySession session, BackupRequest request, IBackupProgress progress, EarlyDatabase? early,
         CancellationToken cancellationToken)
     {
         request.Validate();
@@ -128,8 +129,8 @@ public sealed class BackupOperation(TimeProvider time)
         foreach (var database in databases)
         {
             var parentEntry = parentRoot?.Find(PostgresBackup.EntryName(database.Database));
-            var result = await new PostgresBackup(repository, repository, repository, repository.Chunker, time)
-                .RunAsync(database, request.Postgres, parentEntry, lost.Token);
+            await using var read = early?.Take(database) is { } begun ? await begun : await DatabaseRead.BeginAsync(database, request.Postgres, time, lost.Token);
+            var result = await new PostgresBackup(repository, repository, repository, repository.Chunker, time).RunAsync(read, parentEntry, lost.Token);
             entries.Add(result.Entry);
             databaseResults.Add(new DatabaseBackup(database.Display, result.Tables, result.Rows, result.Bytes, result.Warnings));
         }
@@ -158,5 +159,61 @@ public sealed class BackupOperation(TimeProvider time)
         };
         var id = await repository.SaveSnapshotAsync(snapshot, lost.Token);
         return new BackupResult(id, snapshot, parent?.Id, databaseResults) { Process = process };
+    }
+}
+
+/// <summary>
+/// The first database of a backup of databases only, opened (<see cref="DatabaseRead.BeginAsync"/>) while the
+/// repository opens: connecting, exporting the snapshot, reading the catalog and scanning the largest tables' keys
+/// need no repository. Not done when the backup also reads files, a command or SQLite: the database's transaction
+/// would then stay open while those are read.
+/// </summary>
+public sealed class EarlyDatabase : IAsyncDisposable
+{
+    private readonly PostgresLocation? _location;
+    private Task<DatabaseRead>? _read;
+
+    private EarlyDatabase(PostgresLocation? location, Task<DatabaseRead>? read)
+    {
+        _location = location;
+        _read = read;
+    }
+
+    public static EarlyDatabase Begin(BackupRequest request, TimeProvider time, CancellationToken cancellationToken)
+    {
+        if (request.Stdin.Enabled || request.Paths.Count == 0 || !request.Paths.All(PostgresLocation.IsPostgresUrl))
+        {
+            return new EarlyDatabase(null, null);
+        }
+        var first = request.Databases.First();
+        return new EarlyDatabase(first, DatabaseRead.BeginAsync(first, request.Postgres, time, cancellationToken));
+    }
+
+    /// <summary>The read begun for <paramref name="database"/>, handed over once (its caller disposes it), or null.</summary>
+    internal Task<DatabaseRead>? Take(PostgresLocation database)
+    {
+        if (_read is null || _location != database)
+        {
+            return null;
+        }
+        var read = _read;
+        _read = null;
+        return read;
+    }
+
+    /// <summary>Ends a read that was never taken (the repository did not open): its errors no longer matter.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (_read is { } read)
+        {
+            _read = null;
+            try
+            {
+                await (await read).DisposeAsync();
+            }
+            catch (Exception)
+            {
+            }
+        }
     }
 }

@@ -51,12 +51,13 @@ internal static class PhysicalScan
     public const string AnyScan = "RESET enable_indexscan; RESET enable_indexonlyscan; RESET enable_bitmapscan";
 
     /// <summary>
-    /// The rows of <paramref name="table"/> (the <paramref name="columns"/> given, of which <paramref name="keyColumn"/>
-    /// is the single key column, an integer or uuid) in key order, read as described above; null when the table
-    /// should be read with ORDER BY instead (its rows lie too far from key order). Reads on <paramref name="connection"/>,
-    /// which must be in the backup's transaction; the connection is left set for sequential scans (see <see cref="AnyScan"/>).
+    /// How a table's rows will be read in key order (<see cref="Plan.Open"/>): its late rows, found by a scan of the key
+    /// column and fetched by key. <paramref name="keyColumn"/> is the single key column among <paramref name="columns"/>
+    /// (those read), an integer or uuid. Null when the table should be read with ORDER BY instead (its rows lie too far
+    /// from key order). Runs on <paramref name="connection"/>, which must be in the backup's snapshot; any connection in
+    /// it can then open the plan.
     /// </summary>
-    public static async Task<Stream?> TryOpenAsync(PgNativeConnection connection, PgTable table, IReadOnlyList<PgColumn> columns, int keyColumn,
+    public static async Task<Plan?> PlanAsync(PgNativeConnection connection, PgTable table, IReadOnlyList<PgColumn> columns, int keyColumn,
         CancellationToken cancellationToken)
     {
         var key = columns[keyColumn];
@@ -106,9 +107,22 @@ internal static class PhysicalScan
                 throw OrderChanged(table);
             }
         }
-        connection.Execute(SequentialOnly);
-        connection.StartCopyOut($"COPY ({select}) TO STDOUT");
-        return new MergedScan(table, new NativeCopyStream(connection), late.Late, held, keyColumn, numeric);
+        return new Plan(table, select, late.Late, held, keyColumn, numeric);
+    }
+
+    /// <summary>A table's late rows, held, and what is needed to merge them into its rows as they lie.</summary>
+    internal sealed record Plan(PgTable Table, string Select, HashSet<UInt128> Late, List<byte[]> Held, int KeyColumn, bool Numeric)
+    {
+        /// <summary>
+        /// Starts the scan of the rows as they lie on <paramref name="connection"/> (in the backup's snapshot) and returns
+        /// them in key order; the connection is left set for sequential scans (see <see cref="AnyScan"/>).
+        /// </summary>
+        public Stream Open(PgNativeConnection connection)
+        {
+            connection.Execute(SequentialOnly);
+            connection.StartCopyOut($"COPY ({Select}) TO STDOUT");
+            return new MergedScan(Table, new NativeCopyStream(connection), Late, Held, KeyColumn, Numeric);
+        }
     }
 
     /// <summary>

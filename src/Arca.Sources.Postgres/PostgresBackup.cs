@@ -47,16 +47,24 @@ public sealed class PostgresBackup(IBlobSaver saver, IBlobLoader loader, ITreeLo
     /// </summary>
     private const int RowsCompressionLevel = 1;
 
+    /// <summary>Backs up a database: <see cref="DatabaseRead.BeginAsync"/>, then <see cref="RunAsync(DatabaseRead, Node?, CancellationToken)"/>.</summary>
     /// <param name="parent">The same database's entry in the parent snapshot, if any: tables unchanged in layout are stored as deltas against its bases.</param>
     public async Task<PostgresBackupResult> RunAsync(PostgresLocation location, PostgresBackupOptions options, Node? parent, CancellationToken cancellationToken)
     {
-        var request = BackupSelection.Parse(options);
+        await using var read = await DatabaseRead.BeginAsync(location, options, time, cancellationToken);
+        return await RunAsync(read, parent, cancellationToken);
+    }
+
+    /// <summary>Reads the tables of a database opened with <see cref="DatabaseRead.BeginAsync"/> into the repository.</summary>
+    /// <param name="parent">The same database's entry in the parent snapshot, if any: tables unchanged in layout are stored as deltas against its bases.</param>
+    public async Task<PostgresBackupResult> RunAsync(DatabaseRead read, Node? parent, CancellationToken cancellationToken)
+    {
         try
         {
             var parentTables = await ParentTablesAsync(parent, cancellationToken);
-            return await RunCoreAsync(location, options, request, parentTables, cancellationToken);
+            return await RunCoreAsync(read, parentTables, cancellationToken);
         }
-        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && PostgresErrors.Translate(ex, location) is { } error)
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && PostgresErrors.Translate(ex, read.Location) is { } error)
         {
             throw error;
         }
@@ -79,77 +87,38 @@ public sealed class PostgresBackup(IBlobSaver saver, IBlobLoader loader, ITreeLo
         }
     }
 
-    private async Task<PostgresBackupResult> RunCoreAsync(PostgresLocation location, PostgresBackupOptions options, BackupSelection selection,
-        Tree? parentTables, CancellationToken cancellationToken)
+    private async Task<PostgresBackupResult> RunCoreAsync(DatabaseRead read, Tree? parentTables, CancellationToken cancellationToken)
     {
-        var startNs = time.GetUtcNow().ToUnixTimeMilliseconds() * 1_000_000;
-        await using var main = await PostgresErrors.OpenAsync(location, cancellationToken);
-        await PostgresErrors.ExecuteAsync(main, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", cancellationToken);
-        string snapshotId, serverVersion;
-        int serverMajor;
-        await using (var cmd = new NpgsqlCommand("SELECT pg_export_snapshot(), current_setting('server_version'), current_setting('server_version_num')::int / 10000", main))
-        await using (var reader = await cmd.ExecuteReaderAsync(cancellationToken))
-        {
-            await reader.ReadAsync(cancellationToken);
-            snapshotId = reader.GetString(0);
-            serverVersion = reader.GetString(1);
-            serverMajor = reader.GetInt32(2);
-        }
-
-        var all = await PostgresCatalog.TablesAsync(main, cancellationToken);
-        var tables = selection.Select(all, location);
-        var warnings = new List<string>();
-        foreach (var table in tables.Where(t => t.Key.Count == 0))
-        {
-            warnings.Add($"{table.Name} has no primary key: its rows are kept in a stable order, but a restore can only replace the table, not match rows by key.");
-        }
-        foreach (var table in tables)
-        {
-            if (selection.Filters.TryGetValue(table.Name, out var filter))
-            {
-                await CheckFilterAsync(main, table, filter, cancellationToken);
-            }
-        }
-        var sequences = await PostgresCatalog.SequencesAsync(main, selection.All ? null : name => tables.Any(t => t.Name == name), cancellationToken);
-
-        var views = selection.All ? await PostgresCatalog.PopulatedMaterializedViewsAsync(main, cancellationToken) : [];
-        var pgDump = PgTools.Find("pg_dump");
-        var (dumpMajor, dumpVersion) = await PgTools.VersionAsync(pgDump, cancellationToken);
-        if (dumpMajor < serverMajor)
-        {
-            throw new ArcaException(ErrorCode.ToolMissing, $"{dumpVersion} cannot read the schema of a PostgreSQL {serverMajor} server.",
-                $"Install PostgreSQL {serverMajor}'s client programs, or point ARCA_PG_BINDIR at them.");
-        }
-        var preData = DumpSchemaAsync(pgDump, location, snapshotId, "pre-data", selection.All ? null : tables, cancellationToken);
-        var postData = DumpSchemaAsync(pgDump, location, snapshotId, "post-data", selection.All ? null : tables, cancellationToken);
-
+        var location = read.Location;
+        var selection = read.Selection;
+        var startNs = read.StartNs;
         var saverOfContent = new ContentSaver(saver, chunker, RowsCompressionLevel);
         var nodes = new List<Node>();
-        var reading = ConnectionWorkers.RunAsync(tables.OrderByDescending(t => t.EstimatedBytes), options.Jobs, () =>
+        // Rows are read through libpq (see PgNativeConnection), on connections that share the snapshot: each reader first
+        // the table whose keys it scanned, then the others, largest first, as they come.
+        var readers = read.TakeReaders();
+        var queue = new Queue<PgTable>(read.Tables.Where(t => readers.All(r => r.Scanned != t)).OrderByDescending(t => t.EstimatedBytes));
+        PgTable? Next()
         {
-            // Rows are read through libpq (see PgNativeConnection), on connections that share the snapshot.
-            var connection = NativeConnections.Open(location);
-            try
+            lock (queue)
             {
-                connection.Execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-                connection.Execute($"SET TRANSACTION SNAPSHOT {TableName.Literal(snapshotId)}");
-                // A parallel plan would hand out rows in no fixed order; PhysicalScan needs the order they lie in.
-                connection.Execute("SET max_parallel_workers_per_gather = 0");
+                return queue.TryDequeue(out var next) ? next : null;
             }
-            catch
-            {
-                connection.Dispose();
-                throw;
-            }
-            return Task.FromResult(connection);
-        }, async (connection, table) =>
+        }
+        var reading = Task.WhenAll(readers.Select(reader => Task.Run(async () =>
         {
-            var node = await BackupTableAsync(connection, table, selection, saverOfContent, parentTables?.Find(table.Name.EntryName), startNs, cancellationToken);
-            lock (nodes)
+            await using var connection = await reader.Connection;
+            var (table, scanned) = reader.Scanned is { } own ? (own, reader.Plan) : (Next(), null);
+            while (table is not null)
             {
-                nodes.Add(node);
+                var node = await BackupTableAsync(connection, read, table, scanned, saverOfContent, parentTables?.Find(table.Name.EntryName), startNs, cancellationToken);
+                lock (nodes)
+                {
+                    nodes.Add(node);
+                }
+                (table, scanned) = (Next(), null);
             }
-        }, cancellationToken);
+        }, cancellationToken)));
         try
         {
             await reading;
@@ -160,15 +129,15 @@ public sealed class PostgresBackup(IBlobSaver saver, IBlobLoader loader, ITreeLo
             // are done, even when a reader failed (whose error is then the one to report).
             try
             {
-                await Task.WhenAll(preData, postData);
+                await Task.WhenAll(read.PreData, read.PostData);
             }
             catch (Exception) when (reading.IsFaulted || reading.IsCanceled)
             {
             }
         }
-        var preDataNode = await SaveFileAsync(saverOfContent, "pre-data.sql", await preData, startNs, cancellationToken);
-        var postDataNode = await SaveFileAsync(saverOfContent, "post-data.sql", await postData, startNs, cancellationToken);
-        await PostgresErrors.ExecuteAsync(main, "COMMIT", cancellationToken);
+        var preDataNode = await SaveFileAsync(saverOfContent, "pre-data.sql", await read.PreData, startNs, cancellationToken);
+        var postDataNode = await SaveFileAsync(saverOfContent, "post-data.sql", await read.PostData, startNs, cancellationToken);
+        await PostgresErrors.ExecuteAsync(read.Main, "COMMIT", cancellationToken);
 
         var tableNodes = nodes.OrderBy(n => n.Name, StringComparer.Ordinal).ToList();
         var tablesTree = await SaveTreeAsync(tableNodes, cancellationToken);
@@ -186,21 +155,21 @@ public sealed class PostgresBackup(IBlobSaver saver, IBlobLoader loader, ITreeLo
                 Engine = "postgresql",
                 Name = location.Database,
                 Source = location.Display,
-                ServerVersion = serverVersion,
-                SchemaTool = dumpVersion,
+                ServerVersion = read.ServerVersion,
+                SchemaTool = read.DumpVersion,
                 Partial = !selection.All,
-                Sequences = sequences,
-                MaterializedViews = views.Count > 0 ? views : null,
+                Sequences = read.Sequences,
+                MaterializedViews = read.MaterializedViews.Count > 0 ? read.MaterializedViews : null,
             },
         };
-        return new PostgresBackupResult(entry, tableNodes.Count, tableNodes.Sum(n => n.Table!.Rows), tableNodes.Sum(n => n.Size), warnings);
+        return new PostgresBackupResult(entry, tableNodes.Count, tableNodes.Sum(n => n.Table!.Rows), tableNodes.Sum(n => n.Size), read.Warnings);
     }
 
     /// <summary>The name a database takes in a snapshot's root: its own, with '/' and '%' escaped.</summary>
     public static string EntryName(string database) =>
         database.Replace("%", "%25", StringComparison.Ordinal).Replace("/", "%2F", StringComparison.Ordinal) is var name && Node.IsSafeName(name) ? name : "%" + name;
 
-    private static async Task CheckFilterAsync(NpgsqlConnection connection, PgTable table, string filter, CancellationToken cancellationToken)
+    internal static async Task CheckFilterAsync(NpgsqlConnection connection, PgTable table, string filter, CancellationToken cancellationToken)
     {
         // Parsed and planned, but no row is read (LIMIT 0): a filter that does not parse, names a missing column
         // or holds a second statement fails here, before anything is read. One that writes gets through and
@@ -222,11 +191,35 @@ public sealed class PostgresBackup(IBlobSaver saver, IBlobLoader loader, ITreeLo
         : new ArcaException(ErrorCode.InvalidFilter, $"The row filter for {table} is not a valid condition: {message}.",
             "Write it as the SQL that would follow WHERE, e.g. --where 'public.orders: status = ''open'''.", ex);
 
-    private async Task<Node> BackupTableAsync(Native.PgNativeConnection connection, PgTable table, BackupSelection selection, ContentSaver contentSaver,
-        Node? parent, long timeNs, CancellationToken cancellationToken)
+    /// <summary>The columns of a table a backup reads: all but generated and excluded ones.</summary>
+    internal static List<PgColumn> ColumnsOf(PgTable table, BackupSelection selection)
     {
+        var excluded = selection.Excluded.GetValueOrDefault(table.Name);
+        return [.. table.Columns.Where(c => !c.Generated && excluded?.Contains(c.Name) != true)];
+    }
+
+    /// <summary>
+    /// Where the key is among <see cref="ColumnsOf"/>, when the table is one to read as it lies (see
+    /// <see cref="PhysicalScan"/>): large, unfiltered, keyed by one integer or uuid column. Otherwise -1: ORDER BY.
+    /// </summary>
+    internal static int PhysicalKeyColumn(PgTable table, BackupSelection selection)
+    {
+        if (table.Key.Count != 1 || table.EstimatedBytes < PhysicalScan.MinTableBytes || selection.Filters.ContainsKey(table.Name))
+        {
+            return -1;
+        }
+        var columns = ColumnsOf(table, selection);
+        var key = columns.FindIndex(c => c.Name == table.Key[0]);
+        return key >= 0 && columns[key].Type is "smallint" or "integer" or "bigint" or "uuid" ? key : -1;
+    }
+
+    /// <param name="scanned">The table's key scan, when it was done on this connection as the read began (see <see cref="DatabaseRead.Reader"/>).</param>
+    private async Task<Node> BackupTableAsync(Native.PgNativeConnection connection, DatabaseRead read, PgTable table, Task<PhysicalScan.Plan?>? scanned,
+        ContentSaver contentSaver, Node? parent, long timeNs, CancellationToken cancellationToken)
+    {
+        var selection = read.Selection;
         var excluded = selection.Excluded.GetValueOrDefault(table.Name) ?? [];
-        var columns = table.Columns.Where(c => !c.Generated && !excluded.Contains(c.Name)).ToList();
+        var columns = ColumnsOf(table, selection);
         selection.Filters.TryGetValue(table.Name, out var filter);
         var info = new TableInfo
         {
@@ -248,17 +241,16 @@ public sealed class PostgresBackup(IBlobSaver saver, IBlobLoader loader, ITreeLo
         {
             // Large tables are read as they lie and put in key order here (see PhysicalScan), which costs the server
             // less than ORDER BY's index scan; the rows stored are the same.
-            var keyColumn = table.Key.Count == 1 ? columns.FindIndex(c => c.Name == table.Key[0]) : -1;
-            var physical = filter is null && table.EstimatedBytes >= PhysicalScan.MinTableBytes && keyColumn >= 0 &&
-                columns[keyColumn].Type is "smallint" or "integer" or "bigint" or "uuid"
-                ? await PhysicalScan.TryOpenAsync(connection, table, columns, keyColumn, cancellationToken)
+            var keyColumn = PhysicalKeyColumn(table, selection);
+            var plan = scanned is not null ? await scanned
+                : keyColumn >= 0 ? await PhysicalScan.PlanAsync(connection, table, columns, keyColumn, cancellationToken)
                 : null;
-            if (physical is null)
+            if (plan is null)
             {
                 connection.Execute(PhysicalScan.AnyScan);
                 connection.StartCopyOut($"COPY ({select}) TO STDOUT");
             }
-            await using var live = physical ?? new NativeCopyStream(connection);
+            await using var live = plan?.Open(connection) ?? new NativeCopyStream(connection);
             if (deltaBase is { } b && KeyOrder.For(info) is { } order)
             {
                 await using var delta = new DeltaStream(order, live, new ContentReader(loader, b.Blobs));
@@ -316,7 +308,7 @@ public sealed class PostgresBackup(IBlobSaver saver, IBlobLoader loader, ITreeLo
         Table = info,
     };
 
-    private static async Task<byte[]> DumpSchemaAsync(string pgDump, PostgresLocation location, string snapshotId, string section,
+    internal static async Task<byte[]> DumpSchemaAsync(string pgDump, PostgresLocation location, string snapshotId, string section,
         IReadOnlyList<PgTable>? tables, CancellationToken cancellationToken)
     {
         List<string> arguments = ["--schema-only", $"--section={section}", $"--snapshot={snapshotId}", "--no-password"];

@@ -69,6 +69,26 @@ public sealed class PostgresBadInputTests
             .ShouldFailWith(ExitCodes.DatabaseLoginFailed);
     }
 
+    [Fact]
+    public async Task A_wrong_repository_password_exits_12_and_leaves_no_session_on_the_database_opened_meanwhile()
+    {
+        // The database is opened (snapshot exported, key scans begun) while the repository opens: when the repository
+        // refuses the password, that error is the one reported, and the database's sessions are ended.
+        await using var sandbox = await PgSandbox.CreateAsync();
+        var url = await sandbox.NewDatabaseAsync(ShopSql);
+        var result = await sandbox.Runner.With("ARCA_PASSWORD", "not the repository's password").RunAsync("backup", url);
+        result.ShouldFailWith(ExitCodes.WrongPassword);
+        (await sandbox.SnapshotCountAsync()).ShouldBe(0);
+        var sessions = -1L;
+        for (var i = 0; i < 50 && sessions != 0; i++)
+        {
+            await Task.Delay(100); // a closed session leaves pg_stat_activity a moment after its client is gone
+            sessions = await PgTestServer.ScalarAsync<long>("postgres",
+                $"SELECT count(*) FROM pg_stat_activity WHERE datname = '{PgTestServer.DatabaseName(url)}' AND application_name = 'arca'");
+        }
+        sessions.ShouldBe(0);
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]

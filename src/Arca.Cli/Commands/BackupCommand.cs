@@ -44,10 +44,11 @@ public static class BackupCommand
                 Sqlite = new Sources.Sqlite.SqliteBackupOptions { Timeout = TimeSpan.FromSeconds(context.Get(sqliteTimeout)) },
             };
             request.Validate();
+            await using var early = EarlyDatabase.Begin(request, context.Time, ct);
             await using var session = await context.OpenAsync(LockKind.Shared, "backup", loadIndex: true, ct);
             context.ReportStaleLocks(session);
             using var progress = new ProgressPrinter(context.Console, "backup", show: !context.Quiet && !context.Json);
-            var result = await new BackupOperation(context.Time).RunAsync(session, request, progress, ct);
+            var result = await new BackupOperation(context.Time).RunAsync(session, request, progress, early, ct);
             progress.Dispose();
             var s = result.Snapshot.Summary!;
             foreach (var warning in result.Databases.SelectMany(d => d.Warnings).Concat(result.Process?.Warnings ?? []))

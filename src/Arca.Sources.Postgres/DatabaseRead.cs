@@ -1,0 +1,200 @@
+using Arca.Native;
+using Npgsql;
+
+namespace Arca.Sources.Postgres;
+
+/// <summary>
+/// A database opened for a backup, before anything is written to the repository: one REPEATABLE READ, READ ONLY
+/// transaction whose snapshot is exported, the tables chosen and checked, pg_dump writing the schema from that
+/// snapshot, the reader connections joined to it, and the largest tables' key scans (<see cref="PhysicalScan"/>)
+/// under way. None of it needs the repository, so a backup begins it while the repository opens (the password's
+/// key derivation alone takes about 0.3 s on one core). Disposing it ends the transaction and stops what still runs.
+/// </summary>
+public sealed class DatabaseRead : IAsyncDisposable
+{
+    private readonly CancellationTokenSource _stop;
+    private readonly List<Reader> _readers = [];
+    private bool _readersTaken;
+
+    private DatabaseRead(PostgresLocation location, PostgresBackupOptions options, CancellationToken cancellationToken)
+    {
+        Location = location;
+        Options = options;
+        Selection = BackupSelection.Parse(options);
+        _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+    }
+
+    public PostgresLocation Location { get; }
+    internal PostgresBackupOptions Options { get; }
+    internal BackupSelection Selection { get; }
+    internal NpgsqlConnection Main { get; private set; } = null!;
+    internal long StartNs { get; private set; }
+    internal string ServerVersion { get; private set; } = "";
+    internal string DumpVersion { get; private set; } = "";
+    internal List<PgTable> Tables { get; private set; } = [];
+    internal List<string> Warnings { get; } = [];
+    internal List<Trees.SequenceValue> Sequences { get; private set; } = [];
+    internal List<string> MaterializedViews { get; private set; } = [];
+    internal Task<byte[]> PreData { get; private set; } = null!;
+    internal Task<byte[]> PostData { get; private set; } = null!;
+
+    /// <summary>
+    /// A reader connection in the snapshot (ready once opened and, if it began with one, its table's key scan done),
+    /// and the table it scanned the keys of, with the result. That table's rows must be read on this connection: a
+    /// server process's first scan of a large table costs it about 0.9 s more than its next one (on the bench fixture's
+    /// items, 3.1-3.3 s against 2.2-2.4 s; the process maps the shared buffers it touches as it goes), so the key scan
+    /// pays that and the scan of the rows does not.
+    /// </summary>
+    internal sealed record Reader(Task<PgNativeConnection> Connection, PgTable? Scanned, Task<PhysicalScan.Plan?> Plan);
+
+    /// <summary>The reader connections, handed over once: from then on their user disposes them.</summary>
+    internal IReadOnlyList<Reader> TakeReaders()
+    {
+        lock (_readers)
+        {
+            _readersTaken = true;
+            return [.. _readers];
+        }
+    }
+
+    /// <summary>Opens the database for a backup (see the class). Errors come translated, as the backup's own.</summary>
+    public static async Task<DatabaseRead> BeginAsync(PostgresLocation location, PostgresBackupOptions options, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var read = new DatabaseRead(location, options, cancellationToken);
+        try
+        {
+            await read.BeginCoreAsync(time, read._stop.Token);
+            return read;
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && PostgresErrors.Translate(ex, location) is { } error)
+        {
+            await read.DisposeAsync();
+            throw error;
+        }
+        catch
+        {
+            await read.DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task BeginCoreAsync(TimeProvider time, CancellationToken cancellationToken)
+    {
+        StartNs = time.GetUtcNow().ToUnixTimeMilliseconds() * 1_000_000;
+        Main = await PostgresErrors.OpenAsync(Location, cancellationToken);
+        await PostgresErrors.ExecuteAsync(Main, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", cancellationToken);
+        int serverMajor;
+        await using (var cmd = new NpgsqlCommand("SELECT pg_export_snapshot(), current_setting('server_version'), current_setting('server_version_num')::int / 10000", Main))
+        await using (var reader = await cmd.ExecuteReaderAsync(cancellationToken))
+        {
+            await reader.ReadAsync(cancellationToken);
+            _snapshotId = reader.GetString(0);
+            ServerVersion = reader.GetString(1);
+            serverMajor = reader.GetInt32(2);
+        }
+
+        var all = await PostgresCatalog.TablesAsync(Main, cancellationToken);
+        Tables = Selection.Select(all, Location);
+        foreach (var table in Tables.Where(t => t.Key.Count == 0))
+        {
+            Warnings.Add($"{table.Name} has no primary key: its rows are kept in a stable order, but a restore can only replace the table, not match rows by key.");
+        }
+        // The readers join the snapshot, and the largest tables' key scans start, while the rest is checked.
+        var largestFirst = Tables.OrderByDescending(t => t.EstimatedBytes).ToList();
+        var scanned = largestFirst.Where(t => PostgresBackup.PhysicalKeyColumn(t, Selection) >= 0).Take(Options.Jobs).ToList();
+        for (var i = 0; i < Math.Min(Options.Jobs, Math.Max(1, Tables.Count)); i++)
+        {
+            var table = i < scanned.Count ? scanned[i] : null;
+            var plan = new TaskCompletionSource<PhysicalScan.Plan?>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _readers.Add(new Reader(Task.Run(async () =>
+            {
+                PgNativeConnection? connection = null;
+                try
+                {
+                    connection = OpenReader();
+                    plan.SetResult(table is null ? null
+                        : await PhysicalScan.PlanAsync(connection, table, PostgresBackup.ColumnsOf(table, Selection), PostgresBackup.PhysicalKeyColumn(table, Selection), cancellationToken));
+                    return connection;
+                }
+                catch (Exception ex)
+                {
+                    plan.TrySetException(ex);
+                    connection?.Dispose();
+                    throw;
+                }
+            }, CancellationToken.None), table, plan.Task));
+        }
+
+        foreach (var table in Tables)
+        {
+            if (Selection.Filters.TryGetValue(table.Name, out var filter))
+            {
+                await PostgresBackup.CheckFilterAsync(Main, table, filter, cancellationToken);
+            }
+        }
+        Sequences = await PostgresCatalog.SequencesAsync(Main, Selection.All ? null : name => Tables.Any(t => t.Name == name), cancellationToken);
+        MaterializedViews = Selection.All ? await PostgresCatalog.PopulatedMaterializedViewsAsync(Main, cancellationToken) : [];
+        var pgDump = PgTools.Find("pg_dump");
+        var (dumpMajor, dumpVersion) = await PgTools.VersionAsync(pgDump, cancellationToken);
+        if (dumpMajor < serverMajor)
+        {
+            throw new ArcaException(ErrorCode.ToolMissing, $"{dumpVersion} cannot read the schema of a PostgreSQL {serverMajor} server.",
+                $"Install PostgreSQL {serverMajor}'s client programs, or point ARCA_PG_BINDIR at them.");
+        }
+        DumpVersion = dumpVersion;
+        PreData = PostgresBackup.DumpSchemaAsync(pgDump, Location, _snapshotId, "pre-data", Selection.All ? null : Tables, cancellationToken);
+        PostData = PostgresBackup.DumpSchemaAsync(pgDump, Location, _snapshotId, "post-data", Selection.All ? null : Tables, cancellationToken);
+    }
+
+    private string _snapshotId = "";
+
+    /// <summary>A libpq connection (see <see cref="PgNativeConnection"/>) in the exported snapshot.</summary>
+    internal PgNativeConnection OpenReader()
+    {
+        var connection = NativeConnections.Open(Location);
+        try
+        {
+            connection.Execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+            connection.Execute($"SET TRANSACTION SNAPSHOT {TableName.Literal(_snapshotId)}");
+            // A parallel plan would hand out rows in no fixed order; PhysicalScan needs the order they lie in.
+            connection.Execute("SET max_parallel_workers_per_gather = 0");
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+        return connection;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        Reader[] untaken;
+        lock (_readers)
+        {
+            untaken = _readersTaken ? [] : [.. _readers];
+            _readersTaken = true;
+        }
+        foreach (var reader in untaken)
+        {
+            try
+            {
+                (await reader.Connection).Dispose();
+            }
+            catch (Exception)
+            {
+                // Stopped or failed: the error that matters went up from where the read was used.
+            }
+        }
+        foreach (var dump in new[] { PreData, PostData }.Where(t => t is not null))
+        {
+            await dump.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+        }
+        if (Main is not null)
+        {
+            await Main.DisposeAsync();
+        }
+        _stop.Dispose();
+    }
+}
