@@ -130,7 +130,7 @@ public sealed class BackupOperation(TimeProvider time)
         {
             var parentEntry = parentRoot?.Find(PostgresBackup.EntryName(database.Database));
             await using var read = early?.Take(database) is { } begun ? await begun : await DatabaseRead.BeginAsync(database, request.Postgres, time, lost.Token);
-            var result = await new PostgresBackup(repository, repository, repository, repository.Chunker, time).RunAsync(read, parentEntry, lost.Token);
+            var result = await new PostgresBackup(repository, repository, repository, repository.Chunker).RunAsync(read, parentEntry, lost.Token);
             entries.Add(result.Entry);
             databaseResults.Add(new DatabaseBackup(database.Display, result.Tables, result.Rows, result.Bytes, result.Warnings));
         }
@@ -171,11 +171,13 @@ public sealed class BackupOperation(TimeProvider time)
 public sealed class EarlyDatabase : IAsyncDisposable
 {
     private readonly PostgresLocation? _location;
+    private readonly CancellationTokenSource? _stop;
     private Task<DatabaseRead>? _read;
 
-    private EarlyDatabase(PostgresLocation? location, Task<DatabaseRead>? read)
+    private EarlyDatabase(PostgresLocation? location, CancellationTokenSource? stop, Task<DatabaseRead>? read)
     {
         _location = location;
+        _stop = stop;
         _read = read;
     }
 
@@ -183,10 +185,13 @@ public sealed class EarlyDatabase : IAsyncDisposable
     {
         if (request.Stdin.Enabled || request.Paths.Count == 0 || !request.Paths.All(PostgresLocation.IsPostgresUrl))
         {
-            return new EarlyDatabase(null, null);
+            return new EarlyDatabase(null, null, null);
         }
         var first = request.Databases.First();
-        return new EarlyDatabase(first, DatabaseRead.BeginAsync(first, request.Postgres, time, cancellationToken));
+        // Its own stop: a read never taken (the repository did not open) is stopped, not waited for (a server slow
+        // to answer must not hold back the repository's error).
+        var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        return new EarlyDatabase(first, stop, DatabaseRead.BeginAsync(first, request.Postgres, time, stop.Token));
     }
 
     /// <summary>The read begun for <paramref name="database"/>, handed over once (its caller disposes it), or null.</summary>
@@ -201,12 +206,13 @@ public sealed class EarlyDatabase : IAsyncDisposable
         return read;
     }
 
-    /// <summary>Ends a read that was never taken (the repository did not open): its errors no longer matter.</summary>
+    /// <summary>Stops and ends a read that was never taken: its errors no longer matter.</summary>
     public async ValueTask DisposeAsync()
     {
         if (_read is { } read)
         {
             _read = null;
+            await _stop!.CancelAsync();
             try
             {
                 await (await read).DisposeAsync();
@@ -215,5 +221,6 @@ public sealed class EarlyDatabase : IAsyncDisposable
             {
             }
         }
+        _stop?.Dispose();
     }
 }

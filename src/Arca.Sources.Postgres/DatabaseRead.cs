@@ -15,6 +15,7 @@ public sealed class DatabaseRead : IAsyncDisposable
     private readonly CancellationTokenSource _stop;
     private readonly List<Reader> _readers = [];
     private bool _readersTaken;
+    private string _snapshotId = "";
 
     private DatabaseRead(PostgresLocation location, PostgresBackupOptions options, CancellationToken cancellationToken)
     {
@@ -53,7 +54,9 @@ public sealed class DatabaseRead : IAsyncDisposable
         lock (_readers)
         {
             _readersTaken = true;
-            return [.. _readers];
+            Reader[] readers = [.. _readers];
+            _readers.Clear(); // the held rows of each key scan go with its reader, once read
+            return readers;
         }
     }
 
@@ -94,7 +97,7 @@ public sealed class DatabaseRead : IAsyncDisposable
         }
 
         var all = await PostgresCatalog.TablesAsync(Main, cancellationToken);
-        Tables = Selection.Select(all, Location);
+        Tables = await PostgresCatalog.WithSizesAsync(Main, Selection.Select(all, Location), cancellationToken);
         foreach (var table in Tables.Where(t => t.Key.Count == 0))
         {
             Warnings.Add($"{table.Name} has no primary key: its rows are kept in a stable order, but a restore can only replace the table, not match rows by key.");
@@ -145,8 +148,6 @@ public sealed class DatabaseRead : IAsyncDisposable
         PreData = PostgresBackup.DumpSchemaAsync(pgDump, Location, _snapshotId, "pre-data", Selection.All ? null : Tables, cancellationToken);
         PostData = PostgresBackup.DumpSchemaAsync(pgDump, Location, _snapshotId, "post-data", Selection.All ? null : Tables, cancellationToken);
     }
-
-    private string _snapshotId = "";
 
     /// <summary>A libpq connection (see <see cref="PgNativeConnection"/>) in the exported snapshot.</summary>
     internal PgNativeConnection OpenReader()

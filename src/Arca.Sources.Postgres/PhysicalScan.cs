@@ -35,8 +35,14 @@ internal static class PhysicalScan
     /// </summary>
     public const long MinTableBytes = 32 << 20;
 
-    /// <summary>Late rows are held in memory up to about this many bytes (estimated from the table's size).</summary>
+    /// <summary>
+    /// Late rows are held in memory up to about this many bytes: estimated from the table's size before they are
+    /// fetched, counted while they are (a table's size on disk can be far from its COPY text's).
+    /// </summary>
     private const long MaxLateBytes = 32 << 20;
+
+    /// <summary>The late keys themselves are counted up to this many (16 bytes each, and a set's upkeep).</summary>
+    private const int MaxLateKeys = 1 << 20;
 
     /// <summary>Below this key correlation (pg_stats), the rows lie too far from key order to be worth a try.</summary>
     private const double MinCorrelation = 0.9;
@@ -45,10 +51,10 @@ internal static class PhysicalScan
     /// Planner settings for a scan of a table as it lies: without them a scan of the key column alone runs on the
     /// key's index (smaller than the table), in key order. <see cref="AnyScan"/> undoes them.
     /// </summary>
-    private const string SequentialOnly = "SET enable_indexscan = off; SET enable_indexonlyscan = off; SET enable_bitmapscan = off";
+    private const string SequentialOnly = "SET enable_seqscan = on; SET enable_indexscan = off; SET enable_indexonlyscan = off; SET enable_bitmapscan = off";
 
     /// <summary>The planner's defaults back, for reads that want an index (the late rows, ORDER BY reads of other tables).</summary>
-    public const string AnyScan = "RESET enable_indexscan; RESET enable_indexonlyscan; RESET enable_bitmapscan";
+    public const string AnyScan = "RESET enable_seqscan; RESET enable_indexscan; RESET enable_indexonlyscan; RESET enable_bitmapscan";
 
     /// <summary>
     /// How a table's rows will be read in key order (<see cref="Plan.Open"/>): its late rows, found by a scan of the key
@@ -71,7 +77,9 @@ internal static class PhysicalScan
             return null;
         }
 
-        var late = new LateKeys();
+        // The statements of this method block inside libpq; a cancel is sent to the server, which then fails them.
+        using var cancel = cancellationToken.Register(connection.Cancel);
+        var late = new LateKeys(MaxLateKeys);
         connection.Execute(SequentialOnly);
         connection.StartCopyOut($"COPY (SELECT {keySql} FROM ONLY {table.Name.Sql} AS t) TO STDOUT");
         await using (var keys = new NativeCopyStream(connection))
@@ -85,7 +93,7 @@ internal static class PhysicalScan
         late.Complete();
         connection.Execute(AnyScan);
         var rowBytes = Math.Max(1, table.EstimatedBytes / Math.Max(1, late.Rows));
-        if (late.Late.Count * rowBytes > MaxLateBytes)
+        if (late.TooMany || late.Late.Count * rowBytes > MaxLateBytes)
         {
             return null;
         }
@@ -98,13 +106,25 @@ internal static class PhysicalScan
             connection.StartCopyOut($"COPY ({select} WHERE {keySql} = ANY({literal}) ORDER BY {keySql}) TO STDOUT");
             await using var stream = new NativeCopyStream(connection);
             using var lines = new LineReader(stream);
+            long heldBytes = 0;
             while (await lines.NextAsync(cancellationToken) is { } line)
             {
-                held.Add(line.ToArray());
+                // Past the bound, the rest is read through (a COPY cannot be stopped without ending the transaction)
+                // and the table read with ORDER BY.
+                if ((heldBytes += line.Length) <= 2 * MaxLateBytes)
+                {
+                    held.Add(line.ToArray());
+                }
+            }
+            if (heldBytes > 2 * MaxLateBytes)
+            {
+                return null;
             }
             if (held.Count != late.Late.Count)
             {
-                throw OrderChanged(table);
+                throw new ArcaException(ErrorCode.DatabaseFailed,
+                    $"{late.Late.Count} rows of {table.Name} were seen out of key order, but {held.Count} were found by their keys within the same snapshot.",
+                    "Run the backup again; if it keeps failing, report it with the table's definition.");
             }
         }
         return new Plan(table, select, late.Late, held, keyColumn, numeric);
@@ -252,9 +272,10 @@ internal static class PhysicalScan
 /// free space, an updated row moved to the end) costs one late row, not every row up to the next larger key.
 /// Memory stays bounded on tables of any size: the keys are taken a window at a time (<see cref="Window"/>),
 /// and each window's choice is made with <see cref="Lookahead"/> keys after it in view, so a row near a
-/// window's end is not kept just because what follows it is not yet seen.
+/// window's end is not kept just because what follows it is not yet seen; past <c>maxLate</c> late keys, no
+/// more are kept (<see cref="TooMany"/>: the table lies too far from key order for this to pay).
 /// </summary>
-internal sealed class LateKeys
+internal sealed class LateKeys(int maxLate)
 {
     private const int Window = 1 << 18;
     private const int Lookahead = 1 << 15;
@@ -264,6 +285,9 @@ internal sealed class LateKeys
 
     /// <summary>The keys of the rows that are not left in place.</summary>
     public HashSet<UInt128> Late { get; } = [];
+
+    /// <summary>More than the most late keys kept: <see cref="Late"/> is then incomplete.</summary>
+    public bool TooMany { get; private set; }
 
     public long Rows { get; private set; }
 
@@ -320,6 +344,10 @@ internal sealed class LateKeys
             if (kept[i])
             {
                 _lastKept = _pending[i];
+            }
+            else if (Late.Count >= maxLate)
+            {
+                TooMany = true;
             }
             else if (!Late.Add(_pending[i]))
             {

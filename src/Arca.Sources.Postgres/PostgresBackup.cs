@@ -30,7 +30,7 @@ public sealed record PostgresBackupResult(Node Entry, int Tables, long Rows, lon
 /// other readers and to pg_dump, so the whole entry shows one moment of the database; READ ONLY is also what
 /// keeps a row filter from writing.
 /// </summary>
-public sealed class PostgresBackup(IBlobSaver saver, IBlobLoader loader, ITreeLoader trees, Chunker chunker, TimeProvider time)
+public sealed class PostgresBackup(IBlobSaver saver, IBlobLoader loader, ITreeLoader trees, Chunker chunker)
 {
     public const string Format = "pg-copy-text";
 
@@ -46,14 +46,6 @@ public sealed class PostgresBackup(IBlobSaver saver, IBlobLoader loader, ITreeLo
     /// and a backup shares its two cores with the server producing the rows.
     /// </summary>
     private const int RowsCompressionLevel = 1;
-
-    /// <summary>Backs up a database: <see cref="DatabaseRead.BeginAsync"/>, then <see cref="RunAsync(DatabaseRead, Node?, CancellationToken)"/>.</summary>
-    /// <param name="parent">The same database's entry in the parent snapshot, if any: tables unchanged in layout are stored as deltas against its bases.</param>
-    public async Task<PostgresBackupResult> RunAsync(PostgresLocation location, PostgresBackupOptions options, Node? parent, CancellationToken cancellationToken)
-    {
-        await using var read = await DatabaseRead.BeginAsync(location, options, time, cancellationToken);
-        return await RunAsync(read, parent, cancellationToken);
-    }
 
     /// <summary>Reads the tables of a database opened with <see cref="DatabaseRead.BeginAsync"/> into the repository.</summary>
     /// <param name="parent">The same database's entry in the parent snapshot, if any: tables unchanged in layout are stored as deltas against its bases.</param>
@@ -118,7 +110,7 @@ public sealed class PostgresBackup(IBlobSaver saver, IBlobLoader loader, ITreeLo
                 }
                 (table, scanned) = (Next(), null);
             }
-        }, cancellationToken)));
+        }, CancellationToken.None))); // (not cancellable before it starts: the reader connections are its to close)
         try
         {
             await reading;

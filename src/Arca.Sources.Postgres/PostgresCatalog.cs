@@ -20,7 +20,7 @@ internal static class PostgresCatalog
     {
         var tables = new List<(uint Oid, TableName Name, long Bytes)>();
         await using (var cmd = new NpgsqlCommand("""
-            SELECT c.oid, n.nspname, c.relname, pg_catalog.pg_relation_size(c.oid)
+            SELECT c.oid, n.nspname, c.relname, c.relpages::bigint * 8192
             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE c.relkind = 'r' AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\_%'
               AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
@@ -181,6 +181,26 @@ internal static class PostgresCatalog
     /// </summary>
     public static string OrderBy(IReadOnlyList<string> key) =>
         key.Count > 0 ? string.Join(", ", key.Select(k => "t." + TableName.Ident(k))) : "t.ctid";
+
+    /// <summary>
+    /// The tables with their sizes on disk, rows and TOAST (<c>pg_table_size</c>), in place of the catalog's estimate,
+    /// which is 0 until a table is first vacuumed or analyzed. Asked only for the tables a backup reads: the size
+    /// function locks each table it measures, as the read will.
+    /// </summary>
+    public static async Task<List<PgTable>> WithSizesAsync(NpgsqlConnection connection, List<PgTable> tables, CancellationToken cancellationToken)
+    {
+        var sizes = new Dictionary<uint, long>();
+        await using (var cmd = new NpgsqlCommand("SELECT o, coalesce(pg_catalog.pg_table_size(o), 0) FROM unnest($1::oid[]) AS o", connection))
+        {
+            cmd.Parameters.Add(new NpgsqlParameter { Value = tables.Select(t => t.Oid).ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Oid });
+            await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                sizes[reader.GetFieldValue<uint>(0)] = reader.GetInt64(1);
+            }
+        }
+        return [.. tables.Select(t => sizes.TryGetValue(t.Oid, out var size) ? t with { EstimatedBytes = size } : t)];
+    }
 
     /// <summary>Materialized views holding data, oldest first (a view built on another comes after it).</summary>
     public static async Task<List<string>> PopulatedMaterializedViewsAsync(NpgsqlConnection connection, CancellationToken cancellationToken)

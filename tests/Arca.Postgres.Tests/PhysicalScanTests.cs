@@ -11,10 +11,12 @@ namespace Arca.Postgres.Tests;
 /// </summary>
 public sealed class PhysicalScanTests
 {
-    /// <summary>About 45 MB of rows: above the size from which the physical read is used.</summary>
+    /// <summary>Two tables of about 40 MB, above the size from which the physical read is used; one keyed by a uuid in its second column.</summary>
     private const string WideTableSql = """
         CREATE TABLE public.wide (id bigint PRIMARY KEY, pad text NOT NULL, n integer) WITH (autovacuum_enabled = off);
         INSERT INTO public.wide SELECT g, repeat(md5(g::text), 6), g FROM generate_series(1, 170000) AS g;
+        CREATE TABLE public.wide_uuid (n integer NOT NULL, id uuid PRIMARY KEY, pad text NOT NULL);
+        INSERT INTO public.wide_uuid SELECT g, ('00000000-0000-4000-8000-' || lpad(to_hex(g), 12, '0'))::uuid, repeat(md5(g::text), 6) FROM generate_series(1, 150000) AS g;
         CREATE TABLE public.small (id integer PRIMARY KEY, v text);
         INSERT INTO public.small SELECT g, 'small ' || g FROM generate_series(1, 1000) AS g;
         """;
@@ -23,7 +25,13 @@ public sealed class PhysicalScanTests
     /// Rows out of key order on disk: new high keys in the holes that deleted rows left in early pages, rows grown by an
     /// update moved away from their neighbours, keys below the first added last.
     /// </summary>
+    private static readonly string[] Wide = ["public.wide", "public.wide_uuid"];
+
     private const string DisorderSql = """
+        INSERT INTO public.wide_uuid SELECT g, ('00000000-0000-4000-8000-' || lpad(to_hex(g), 12, '0'))::uuid, 'new' FROM generate_series(200001, 201000) AS g;
+        UPDATE public.wide_uuid SET pad = pad || ' grown' WHERE n % 1000 = 5;
+        INSERT INTO public.wide_uuid VALUES (0, '00000000-0000-0000-0000-000000000000', 'the lowest'), (-1, 'ffffffff-ffff-ffff-ffff-ffffffffffff', 'the highest');
+        ANALYZE public.wide_uuid;
         INSERT INTO public.wide SELECT g, 'new ' || g, g FROM generate_series(200001, 201000) AS g;
         UPDATE public.wide SET n = -n, pad = pad || ' grown' WHERE id % 1000 = 3;
         INSERT INTO public.wide VALUES (-9223372036854775808, 'the lowest', 0), (-5, 'below the first', 0), (0, 'zero', 0);
@@ -35,28 +43,39 @@ public sealed class PhysicalScanTests
         DELETE FROM public.wide WHERE id % 777 = 0;
         INSERT INTO public.wide SELECT g, 'second new', g FROM generate_series(300001, 300500) AS g;
         ANALYZE public.wide;
+        UPDATE public.wide_uuid SET pad = 'second' WHERE n % 500 = 11;
+        DELETE FROM public.wide_uuid WHERE n % 777 = 0;
+        ANALYZE public.wide_uuid;
         """;
 
     [Fact]
     public async Task A_large_table_lying_out_of_key_order_is_stored_as_order_by_gives_it_in_a_first_and_a_delta_backup()
     {
         await using var sandbox = await PgSandbox.CreateAsync();
-        var url = await sandbox.NewDatabaseAsync(WideTableSql + "DELETE FROM public.wide WHERE id % 100 = 7;");
+        var url = await sandbox.NewDatabaseAsync(WideTableSql + "DELETE FROM public.wide WHERE id % 100 = 7; DELETE FROM public.wide_uuid WHERE n % 90 = 4;");
         var name = PgTestServer.DatabaseName(url);
-        await PgTestServer.ExecuteAsync(name, "VACUUM public.wide"); // (not in a batch) leaves holes in every page
+        foreach (var table in Wide)
+        {
+            await PgTestServer.ExecuteAsync(name, $"VACUUM {table}"); // (not in a batch) leaves holes in every page
+        }
         await PgTestServer.ExecuteAsync(name, DisorderSql);
-        (await RowsOutOfKeyOrderOnDiskAsync(name)).ShouldBeGreaterThan(1000, "the test needs rows out of key order on disk");
+        foreach (var table in Wide)
+        {
+            (await RowsOutOfKeyOrderOnDiskAsync(name, table, table.EndsWith("uuid", StringComparison.Ordinal) ? "id::text COLLATE \"C\"" : "id")).ShouldBeGreaterThan(1000, $"the test needs rows of {table} out of key order on disk");
+        }
 
-        var firstExpected = await PgTestServer.PsqlAsync(name, "COPY (SELECT * FROM public.wide ORDER BY id) TO STDOUT");
+        var firstExpected = await ExpectedAsync(name);
         var scansBefore = await SettledSequentialScansAsync(name, 0);
         var first = await sandbox.BackupAsync(url);
-        // The pre-scan of the key and the scan of the rows, not the index scan ORDER BY would have run.
-        (await SettledSequentialScansAsync(name, scansBefore + 2)).ShouldBe(scansBefore + 2);
+        // For each table, the scan of its key and the scan of its rows, not the index scan ORDER BY would have run.
+        (await SettledSequentialScansAsync(name, scansBefore + 4)).ShouldBe(scansBefore + 4);
         (await DumpAsync(sandbox, first, name)).ShouldBe(firstExpected);
 
         await PgTestServer.ExecuteAsync(name, SecondChangesSql);
-        var secondExpected = await PgTestServer.PsqlAsync(name, "COPY (SELECT * FROM public.wide ORDER BY id) TO STDOUT");
+        var secondExpected = await ExpectedAsync(name);
+        scansBefore = await SettledSequentialScansAsync(name, 0);
         var second = await sandbox.BackupAsync(url);
+        (await SettledSequentialScansAsync(name, scansBefore + 4)).ShouldBe(scansBefore + 4, "the second backup, stored as deltas, reads the same way");
         (await DumpAsync(sandbox, second, name)).ShouldBe(secondExpected);
         (await DumpAsync(sandbox, first, name)).ShouldBe(firstExpected);
 
@@ -65,8 +84,11 @@ public sealed class PhysicalScanTests
         restore.ShouldSucceed();
         using var json = restore.Json();
         json.RootElement.GetProperty("verified").GetBoolean().ShouldBeTrue(restore.ToString());
-        (await PgTestServer.TableChecksumAsync(PgTestServer.DatabaseName(target), "public.wide", "t.id"))
-            .ShouldBe(await PgTestServer.TableChecksumAsync(name, "public.wide", "t.id"));
+        foreach (var table in Wide)
+        {
+            (await PgTestServer.TableChecksumAsync(PgTestServer.DatabaseName(target), table, "t.id"))
+                .ShouldBe(await PgTestServer.TableChecksumAsync(name, table, "t.id"));
+        }
     }
 
     [Fact]
@@ -87,9 +109,9 @@ public sealed class PhysicalScanTests
     {
         // The decisions are made a window of 2^18 keys at a time; this key is the last of the first window.
         var keys = Enumerable.Range(1, 600_000).Select(i => (long)i).ToList();
+        keys.RemoveAt(6);
+        keys.Add(7); // 7 lies at the very end, out of place
         keys.Insert((1 << 18) - 1, 10_000_000);
-        keys.Add(7);
-        keys.RemoveAt(6); // 7 lies at the very end, out of place
         Late(keys).ShouldBe([10_000_000, 7], ignoreOrder: true);
     }
 
@@ -115,33 +137,65 @@ public sealed class PhysicalScanTests
         Should.Throw<InvalidDataException>(() => PhysicalScan.KeyValue(Encoding.ASCII.GetBytes(text), numeric));
     }
 
+    [Fact]
+    public void Past_the_most_late_keys_kept_the_table_is_said_to_lie_too_far_from_key_order()
+    {
+        var late = new LateKeys(maxLate: 2);
+        foreach (var key in new long[] { 10, 9, 8, 7, 6 })
+        {
+            late.Add(PhysicalScan.KeyValue(Encoding.ASCII.GetBytes(key.ToString(CultureInfo.InvariantCulture)), numeric: true));
+        }
+        late.Complete();
+        late.TooMany.ShouldBeTrue();
+        late.Late.Count.ShouldBe(2);
+    }
+
     private static List<long> Late(IEnumerable<long> keys)
     {
-        var late = new LateKeys();
+        var late = new LateKeys(int.MaxValue);
         foreach (var key in keys)
         {
             late.Add(PhysicalScan.KeyValue(Encoding.ASCII.GetBytes(key.ToString(CultureInfo.InvariantCulture)), numeric: true));
         }
         late.Complete();
+        late.TooMany.ShouldBeFalse();
         return [.. late.Late.Select(v => long.Parse(PhysicalScan.KeyText(v, numeric: true), CultureInfo.InvariantCulture))];
     }
 
-    private static async Task<string> DumpAsync(PgSandbox sandbox, string snapshot, string database)
+    /// <summary>Each large table's rows as ORDER BY gives them.</summary>
+    private static async Task<string> ExpectedAsync(string database)
     {
-        var dump = await sandbox.RunAsync("dump", snapshot, database + "/public.wide", "--format", "raw");
-        dump.ShouldSucceed();
-        return dump.Out;
+        var expected = new StringBuilder();
+        foreach (var table in Wide)
+        {
+            expected.Append(await PgTestServer.PsqlAsync(database, $"COPY (SELECT * FROM {table} ORDER BY id) TO STDOUT")).Append('|');
+        }
+        return expected.ToString();
     }
 
-    /// <summary>Rows whose key is below some key before them, in the order a sequential scan gives them.</summary>
-    private static async Task<long> RowsOutOfKeyOrderOnDiskAsync(string database) =>
-        await PgTestServer.ScalarAsync<long>(database, """
+    /// <summary>Each large table's rows as the snapshot holds them.</summary>
+    private static async Task<string> DumpAsync(PgSandbox sandbox, string snapshot, string database)
+    {
+        var stored = new StringBuilder();
+        foreach (var table in Wide)
+        {
+            var dump = await sandbox.RunAsync("dump", snapshot, database + "/" + table, "--format", "raw");
+            dump.ShouldSucceed();
+            stored.Append(dump.Out).Append('|');
+        }
+        return stored.ToString();
+    }
+
+    /// <summary>Rows whose key (<paramref name="key"/>: an expression that orders as the key does) is below some key before them, as a sequential scan gives them.</summary>
+    private static async Task<long> RowsOutOfKeyOrderOnDiskAsync(string database, string table, string key) =>
+        await PgTestServer.ScalarAsync<long>(database, $"""
             SET enable_indexscan = off; SET enable_indexonlyscan = off; SET enable_bitmapscan = off; SET synchronize_seqscans = off;
-            SELECT count(*) FROM (SELECT id < max(id) OVER (ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS late FROM public.wide) s WHERE late
+            SELECT count(*) FROM (SELECT {key} < max({key}) OVER (ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS late FROM {table}) s WHERE late
             """);
 
+    /// <summary>Sequential scans of the large tables, in all.</summary>
     private static async Task<long> SequentialScansAsync(string database) =>
-        await PgTestServer.ScalarAsync<long>(database, "SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'wide'");
+        await PgTestServer.ScalarAsync<long>(database, "SELECT sum(seq_scan)::bigint FROM pg_stat_user_tables WHERE relname IN ('wide', 'wide_uuid')");
 
     /// <summary>
     /// The table's count of sequential scans once it has reached <paramref name="atLeast"/> and stopped moving: the

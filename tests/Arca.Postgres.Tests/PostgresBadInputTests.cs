@@ -72,8 +72,9 @@ public sealed class PostgresBadInputTests
     [Fact]
     public async Task A_wrong_repository_password_exits_12_and_leaves_no_session_on_the_database_opened_meanwhile()
     {
-        // The database is opened (snapshot exported, key scans begun) while the repository opens: when the repository
-        // refuses the password, that error is the one reported, and the database's sessions are ended.
+        // The database is opened (snapshot exported, readers connected) while the repository opens: when the repository
+        // refuses the password, that error is the one reported, and the database's sessions are ended (the command runs
+        // in this process, so a session left open would still be there).
         await using var sandbox = await PgSandbox.CreateAsync();
         var url = await sandbox.NewDatabaseAsync(ShopSql);
         var result = await sandbox.Runner.With("ARCA_PASSWORD", "not the repository's password").RunAsync("backup", url);
