@@ -131,8 +131,9 @@ public sealed class DatabaseRestoreOperation
         return (id, await TableRestore.RunForeignAsync(postgres, tables, options, cancellationToken));
     }
 
+    /// <param name="targetChecked">The target's check (<see cref="DatabaseRestore.CheckTargetAsync"/>), if it was begun early.</param>
     public async Task<(SnapshotId Id, DatabaseRestoreResult Result)> RestoreDatabaseAsync(RepositorySession session, DatabaseRestoreRequest request,
-        CancellationToken cancellationToken)
+        Task? targetChecked, CancellationToken cancellationToken)
     {
         request.Validate();
         var repository = session.Repository;
@@ -140,7 +141,7 @@ public sealed class DatabaseRestoreOperation
         var databases = await FindDatabasesAsync(repository, snapshot, request.Database, cancellationToken);
         await session.LockAsync(LockKind.Shared, "restore", cancellationToken);
         var target = PostgresLocation.Parse(request.To);
-        var result = await new DatabaseRestore(repository).RunAsync(target, databases[0], request.Jobs, request.ReadBack, cancellationToken);
+        var result = await new DatabaseRestore(repository).RunAsync(target, databases[0], request.Jobs, request.ReadBack, targetChecked, cancellationToken);
         return (id, result);
     }
 

@@ -31,8 +31,34 @@ public sealed record DatabaseEntry(Node Entry, Node PreData, Node PostData, IRea
 /// </summary>
 public sealed class DatabaseRestore(IBlobLoader loader)
 {
-    public async Task<DatabaseRestoreResult> RunAsync(PostgresLocation target, DatabaseEntry database, int jobs, bool readBack, CancellationToken cancellationToken)
+    /// <summary>
+    /// Checks that the target can be reached and holds nothing of its own (errors translated): the first step of a
+    /// restore, which needs nothing from the repository, so a caller may begin it early and hand it to <see cref="RunAsync"/>.
+    /// </summary>
+    public static async Task CheckTargetAsync(PostgresLocation target, CancellationToken cancellationToken)
     {
+        try
+        {
+            await using var connection = await PostgresErrors.OpenAsync(target, cancellationToken);
+            var existing = await PostgresCatalog.UserObjectsAsync(connection, 4, cancellationToken);
+            if (existing.Count > 0)
+            {
+                throw new ArcaException(ErrorCode.DatabaseNotEmpty,
+                    $"The database {target.Display} is not empty: it holds {string.Join(", ", existing.Take(3))}{(existing.Count > 3 ? ", ..." : "")}.",
+                    "Restore a whole database into an empty one (createdb NAME), or restore single tables with --table.");
+            }
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && PostgresErrors.Translate(ex, target) is { } error)
+        {
+            throw error;
+        }
+    }
+
+    /// <param name="targetChecked"><see cref="CheckTargetAsync"/> begun by the caller, or null to run it here.</param>
+    public async Task<DatabaseRestoreResult> RunAsync(PostgresLocation target, DatabaseEntry database, int jobs, bool readBack, Task? targetChecked,
+        CancellationToken cancellationToken)
+    {
+        await (targetChecked ?? CheckTargetAsync(target, cancellationToken));
         try
         {
             return await RunCoreAsync(target, database, Math.Max(1, jobs), readBack, cancellationToken);
@@ -45,16 +71,6 @@ public sealed class DatabaseRestore(IBlobLoader loader)
 
     private async Task<DatabaseRestoreResult> RunCoreAsync(PostgresLocation target, DatabaseEntry database, int jobs, bool readBack, CancellationToken cancellationToken)
     {
-        await using (var connection = await PostgresErrors.OpenAsync(target, cancellationToken))
-        {
-            var existing = await PostgresCatalog.UserObjectsAsync(connection, 4, cancellationToken);
-            if (existing.Count > 0)
-            {
-                throw new ArcaException(ErrorCode.DatabaseNotEmpty,
-                    $"The database {target.Display} is not empty: it holds {string.Join(", ", existing.Take(3))}{(existing.Count > 3 ? ", ..." : "")}.",
-                    "Restore a whole database into an empty one (createdb NAME), or restore single tables with --table.");
-            }
-        }
         var psql = PgTools.Find("psql");
         var postData = SchemaScript.Parse(await ReadTextAsync(database.PostData, cancellationToken));
         await RunSqlAsync(psql, target, database.PreData, "pre-data", cancellationToken);

@@ -305,6 +305,10 @@ public sealed class PostgresBadInputTests
         (await sandbox.RunAsync("restore", "latest", "--database", PgTestServer.DatabaseName(url), "--to", target)).ShouldFailWith(ExitCodes.DatabaseNotEmpty);
         // Into itself, the classic slip.
         (await sandbox.RunAsync("restore", "latest", "--database", PgTestServer.DatabaseName(url), "--to", url)).ShouldFailWith(ExitCodes.DatabaseNotEmpty);
+        // The target is checked while the repository opens, but the repository's errors come first; so does a missing snapshot.
+        (await sandbox.Runner.With("ARCA_PASSWORD", "not the repository's password").RunAsync("restore", "latest", "--database", PgTestServer.DatabaseName(url), "--to", target))
+            .ShouldFailWith(ExitCodes.WrongPassword);
+        (await sandbox.RunAsync("restore", "0123abcd", "--database", PgTestServer.DatabaseName(url), "--to", target)).ShouldFailWith(ExitCodes.SnapshotNotFound);
 
         (await PgTestServer.PgDumpAsync(PgTestServer.DatabaseName(target))).ShouldBe(before);
     }

@@ -14,10 +14,27 @@ internal static class DatabaseRestorePrinter
         var operation = new DatabaseRestoreOperation();
         if (request.Tables.Count == 0)
         {
-            await using var session = await context.OpenAsync(LockKind.None, "restore", loadIndex: true, ct);
-            var (id, result) = await operation.RestoreDatabaseAsync(session, request, ct);
-            PrintDatabase(context, id.ToString(), request, result);
-            return result.Verified ? ExitCodes.Success : ExitCodes.RepositoryDamaged;
+            // The target is reached and checked empty while the repository opens (the password's key derivation alone
+            // takes about 0.3 s); the repository's errors come first.
+            using var stopCheck = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            var targetChecked = DatabaseRestore.CheckTargetAsync(PostgresLocation.Parse(request.To), stopCheck.Token);
+            RepositorySession session;
+            try
+            {
+                session = await context.OpenAsync(LockKind.None, "restore", loadIndex: true, ct);
+            }
+            catch
+            {
+                await stopCheck.CancelAsync();
+                await targetChecked.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+                throw;
+            }
+            await using (session)
+            {
+                var (id, result) = await operation.RestoreDatabaseAsync(session, request, targetChecked, ct);
+                PrintDatabase(context, id.ToString(), request, result);
+                return result.Verified ? ExitCodes.Success : ExitCodes.RepositoryDamaged;
+            }
         }
         if (!request.TableOptions.DryRun && !yes)
         {
