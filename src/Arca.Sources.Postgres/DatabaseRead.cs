@@ -150,7 +150,7 @@ public sealed class DatabaseRead : IAsyncDisposable
     }
 
     /// <summary>A libpq connection (see <see cref="PgNativeConnection"/>) in the exported snapshot.</summary>
-    internal PgNativeConnection OpenReader()
+    private PgNativeConnection OpenReader()
     {
         var connection = NativeConnections.Open(Location);
         try
