@@ -78,8 +78,19 @@ internal static class TableLoad
                 {
                 }
                 await reader.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+                // A cancelled COPY has ended: disposing its writer may say so, and must not hide the error on its way up.
+                try
+                {
+                    await writer.DisposeAsync();
+                }
+                catch (Exception ex) when (ex is NpgsqlException or IOException or ObjectDisposedException or InvalidOperationException)
+                {
+                }
             }
-            await writer.DisposeAsync();
+            else
+            {
+                await writer.DisposeAsync();
+            }
         }
         if (transaction is not null)
         {
@@ -119,8 +130,9 @@ internal static class TableLoad
                     buffer = bigger;
                     continue;
                 }
-                var next = BufferPool.Shared.Rent(ChunkBytes);
+                // What follows the last whole row starts the next chunk; after a grown buffer it can itself pass ChunkBytes.
                 var rest = filled - end;
+                var next = BufferPool.Shared.Rent(Math.Max(ChunkBytes, rest));
                 Buffer.BlockCopy(buffer, end, next, 0, rest);
                 var full = buffer;
                 buffer = next;
