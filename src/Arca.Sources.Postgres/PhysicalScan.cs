@@ -67,7 +67,7 @@ internal static class PhysicalScan
         CancellationToken cancellationToken)
     {
         var key = columns[keyColumn];
-        var numeric = key.Type is "smallint" or "integer" or "bigint";
+        var numeric = KeyOrder.IsInteger(key.Type);
         var keySql = "t." + TableName.Ident(key.Name);
         var correlation = connection.Execute(
             $"SELECT correlation FROM pg_catalog.pg_stats WHERE schemaname = {TableName.Literal(table.Name.Schema)} " +
@@ -141,7 +141,7 @@ internal static class PhysicalScan
         {
             connection.Execute(SequentialOnly);
             connection.StartCopyOut($"COPY ({Select}) TO STDOUT");
-            return new MergedScan(Table, new NativeCopyStream(connection), Late, Held, KeyColumn, Numeric);
+            return new MergedScan(this, new NativeCopyStream(connection));
         }
     }
 
@@ -191,7 +191,7 @@ internal static class PhysicalScan
         "Run the backup again; if it keeps failing, report it with the table's definition.");
 
     /// <summary>The rows as they lie, the late ones dropped, the held ones (late rows in key order) merged in.</summary>
-    private sealed class MergedScan(PgTable table, Stream scan, HashSet<UInt128> late, List<byte[]> held, int keyColumn, bool numeric) : PullStream
+    private sealed class MergedScan(Plan plan, Stream scan) : PullStream
     {
         private readonly LineReader _lines = new(scan);
         private UInt128? _lastOut;
@@ -205,25 +205,26 @@ internal static class PhysicalScan
             {
                 if (await _lines.NextAsync(cancellationToken) is not { } line)
                 {
-                    while (_nextHeld < held.Count)
+                    while (_nextHeld < plan.Held.Count)
                     {
-                        Emit(output, held[_nextHeld++], KeyOf(held[_nextHeld - 1]));
+                        var row = plan.Held[_nextHeld++];
+                        Emit(output, row, KeyOf(row));
                     }
-                    if (_dropped != late.Count)
+                    if (_dropped != plan.Late.Count)
                     {
-                        throw OrderChanged(table);
+                        throw OrderChanged(plan.Table);
                     }
                     return output.WrittenCount > start;
                 }
                 var key = KeyOf(line.Span);
-                if (late.Contains(key))
+                if (plan.Late.Contains(key))
                 {
                     _dropped++; // a late row: it goes out from the held ones, in its place
                     continue;
                 }
-                while (_nextHeld < held.Count && KeyOf(held[_nextHeld]) is var heldKey && heldKey < key)
+                while (_nextHeld < plan.Held.Count && KeyOf(plan.Held[_nextHeld]) is var heldKey && heldKey < key)
                 {
-                    Emit(output, held[_nextHeld++], heldKey);
+                    Emit(output, plan.Held[_nextHeld++], heldKey);
                 }
                 Emit(output, line.Span, key);
             }
@@ -235,7 +236,7 @@ internal static class PhysicalScan
         {
             if (_lastOut >= key)
             {
-                throw OrderChanged(table);
+                throw OrderChanged(plan.Table);
             }
             _lastOut = key;
             output.Write(row);
@@ -245,17 +246,17 @@ internal static class PhysicalScan
         private UInt128 KeyOf(ReadOnlySpan<byte> row)
         {
             var start = 0;
-            for (var i = 0; i < keyColumn; i++)
+            for (var i = 0; i < plan.KeyColumn; i++)
             {
                 var tab = row[start..].IndexOf((byte)'\t');
                 if (tab < 0)
                 {
-                    throw new InvalidDataException($"A row of {table.Name} has fewer fields than its columns.");
+                    throw new InvalidDataException($"A row of {plan.Table.Name} has fewer fields than its columns.");
                 }
                 start += tab + 1;
             }
             var end = row[start..].IndexOf((byte)'\t');
-            return KeyValue(end < 0 ? row[start..] : row.Slice(start, end), numeric);
+            return KeyValue(end < 0 ? row[start..] : row.Slice(start, end), plan.Numeric);
         }
 
         protected override async ValueTask DisposeSourcesAsync()

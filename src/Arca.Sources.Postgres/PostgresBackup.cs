@@ -202,7 +202,7 @@ public sealed class PostgresBackup(IBlobSaver saver, IBlobLoader loader, ITreeLo
         }
         var columns = ColumnsOf(table, selection);
         var key = columns.FindIndex(c => c.Name == table.Key[0]);
-        return key >= 0 && columns[key].Type is "smallint" or "integer" or "bigint" or "uuid" ? key : -1;
+        return key >= 0 && KeyOrder.IsOrderable(columns[key].Type) ? key : -1;
     }
 
     /// <param name="scanned">The table's key scan, when it was done on this connection as the read began (see <see cref="DatabaseRead.Reader"/>).</param>

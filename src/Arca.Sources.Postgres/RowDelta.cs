@@ -89,6 +89,12 @@ internal sealed class KeyOrder
 
     public int Count => _positions.Length;
 
+    /// <summary>An integer type: its keys order as numbers.</summary>
+    public static bool IsInteger(string type) => type is "smallint" or "integer" or "bigint";
+
+    /// <summary>A key column type whose order this class (and <see cref="PhysicalScan"/>) can tell from COPY text: integers and uuids.</summary>
+    public static bool IsOrderable(string type) => IsInteger(type) || type == "uuid";
+
     /// <summary>The comparer for a table's key, or null when its types are not ones this class can order.</summary>
     public static KeyOrder? For(TableInfo table)
     {
@@ -106,14 +112,11 @@ internal sealed class KeyOrder
                 return null;
             }
             var type = table.Columns[index].Type;
-            if (type is "smallint" or "integer" or "bigint")
-            {
-                numeric[i] = true;
-            }
-            else if (type != "uuid")
+            if (!IsOrderable(type))
             {
                 return null;
             }
+            numeric[i] = IsInteger(type);
             positions[i] = index;
         }
         return new KeyOrder(positions, numeric);
