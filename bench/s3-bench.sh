@@ -26,7 +26,9 @@ bash "$root/scripts/setup" restic time npm curl
 ARCA=$root/arca
 "$ARCA" --help >/dev/null
 export ARCA_PASSWORD=bench RESTIC_PASSWORD=bench
-export S3TEST_PORT=${S3TEST_PORT:-45680} S3TEST_DIR=$WORK/s3 S3TEST_RESET=1
+# The test server checks each whole body against its x-amz-content-sha256, as S3 does (scripts/s3-server), but
+# no body signed in chunks, as restic's are: off here, so that neither tool's uploads are checked.
+export S3TEST_PORT=${S3TEST_PORT:-45680} S3TEST_DIR=$WORK/s3 S3TEST_RESET=1 S3TEST_VERIFY_SHA256=0
 mkdir -p "$WORK"
 bash "$root/scripts/s3-server" start
 trap 'bash "$root/scripts/s3-server" stop >/dev/null 2>&1 || true' EXIT
