@@ -150,6 +150,7 @@ public sealed class S3Storage : IStorage, IDisposable
                             PartNumber = number,
                             InputStream = body,
                             PartSize = size,
+                            UseChunkEncoding = false, // in memory: signed whole, as a single upload is (see PutAsync)
                         }, cancellationToken);
                         etags[number - 1] = new PartETag(number, response.ETag);
                     }
