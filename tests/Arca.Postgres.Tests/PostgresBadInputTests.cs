@@ -80,6 +80,26 @@ public sealed class PostgresBadInputTests
         var result = await sandbox.Runner.With("ARCA_PASSWORD", "not the repository's password").RunAsync("backup", url);
         result.ShouldFailWith(ExitCodes.WrongPassword);
         (await sandbox.SnapshotCountAsync()).ShouldBe(0);
+        (await ArcaSessionsLeftAsync(url)).ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task A_backup_with_more_readers_than_tables_ends_every_session_it_opened()
+    {
+        // The readers' connections open before the tables are known, one per --jobs: those no table needs are closed
+        // when the backup ends (the command runs in this process, so a session left open would still be there).
+        await using var sandbox = await PgSandbox.CreateAsync();
+        var url = await sandbox.NewDatabaseAsync(ShopSql);
+
+        await sandbox.BackupAsync(url, "--table", "public.t", "--jobs", "4");
+
+        (await sandbox.ListTablesAsync(PgTestServer.DatabaseName(url))).Keys.ShouldBe(["public.t"]);
+        (await ArcaSessionsLeftAsync(url)).ShouldBe(0);
+    }
+
+    /// <summary>Arca's sessions on the database of <paramref name="url"/>, once those closing have had 5 s to go.</summary>
+    private static async Task<long> ArcaSessionsLeftAsync(string url)
+    {
         var sessions = -1L;
         for (var i = 0; i < 50 && sessions != 0; i++)
         {
@@ -87,7 +107,7 @@ public sealed class PostgresBadInputTests
             sessions = await PgTestServer.ScalarAsync<long>("postgres",
                 $"SELECT count(*) FROM pg_stat_activity WHERE datname = '{PgTestServer.DatabaseName(url)}' AND application_name = 'arca'");
         }
-        sessions.ShouldBe(0);
+        return sessions;
     }
 
     [Theory]
