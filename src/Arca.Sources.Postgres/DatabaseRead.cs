@@ -15,7 +15,8 @@ public sealed class DatabaseRead : IAsyncDisposable
     private readonly CancellationTokenSource _stop;
     private readonly List<Reader> _readers = [];
     private bool _readersTaken;
-    // The readers' connections, opened while the main one opens; those from _handedOver on are this object's to close.
+    // The readers' connections, opened while the main one opens; those from _handedOver on are not yet handed to a
+    // reader, nor closed.
     private readonly List<Task<PgNativeConnection>> _connecting = [];
     private int _handedOver;
     private string _snapshotId = "";
@@ -139,6 +140,11 @@ public sealed class DatabaseRead : IAsyncDisposable
                 }
             }, CancellationToken.None), table, plan.Task));
         }
+        // Those no reader needs (more --jobs than tables) close now, not when the read ends: each holds a server process.
+        while (_handedOver < _connecting.Count)
+        {
+            _ = CloseAsync(_connecting[_handedOver++]);
+        }
 
         foreach (var table in Tables)
         {
@@ -170,6 +176,20 @@ public sealed class DatabaseRead : IAsyncDisposable
         connection.Execute("SET max_parallel_workers_per_gather = 0");
     }
 
+    /// <summary>Closes a reader's connection once it is open; one that failed or was stopped is passed over.</summary>
+    private static async Task CloseAsync(Task<PgNativeConnection> connection)
+    {
+        try
+        {
+            (await connection).Dispose();
+        }
+        catch (Exception)
+        {
+            // The error that matters went up from where the read was used (or from the main connection's open,
+            // which fails as a reader's does).
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();
@@ -181,15 +201,7 @@ public sealed class DatabaseRead : IAsyncDisposable
         }
         foreach (var connection in untaken.Select(r => r.Connection).Concat(_connecting.Skip(_handedOver)))
         {
-            try
-            {
-                (await connection).Dispose();
-            }
-            catch (Exception)
-            {
-                // Stopped or failed: the error that matters went up from where the read was used (or the main
-                // connection's open, which fails as a reader's does).
-            }
+            await CloseAsync(connection);
         }
         foreach (var dump in new[] { PreData, PostData }.Where(t => t is not null))
         {
