@@ -241,4 +241,74 @@ public sealed class RestorerTests
         await restorer.CheckIncludesAsync(snapshot.Tree, options with { Excludes = [] }, CancellationToken.None);
         Directory.Exists(target).ShouldBeFalse();
     }
+
+    [Fact]
+    public async Task A_restore_whose_storage_fails_for_good_midway_leaves_only_whole_files()
+    {
+        PackReadsThatStopWorking? storage = null;
+        using var fx = new EngineFixture(local => storage = new PackReadsThatStopWorking(local));
+        await fx.CreateRepositoryAsync();
+        var random = new Random(11);
+        // Files of several chunks that spread over packs of 16 MiB: the first pack read starts some that it cannot finish.
+        for (var i = 0; i < 8; i++)
+        {
+            var bytes = new byte[5_000_000];
+            random.NextBytes(bytes);
+            fx.Write($"big/f{i}.bin", bytes);
+        }
+        for (var i = 0; i < 100; i++)
+        {
+            fx.Write($"small/s{i}.txt", $"small file {i}");
+        }
+        var (snapshot, _) = await fx.BackupAsync();
+        var repository = await fx.OpenAsync();
+        var dataPacks = repository.Index.ByPack().Where(p => p.Value.Any(b => b.Type == BlobType.Data)).Select(p => p.Key.ToString()).ToHashSet();
+        dataPacks.Count.ShouldBeGreaterThan(2);
+
+        // The trees still read; of the packs of file content, the first read works and the rest fail.
+        storage!.FailAfter(dataPacks, 1);
+        var target = Path.Combine(fx.Root, "target");
+        var failure = await Should.ThrowAsync<StorageException>(() => fx.RestoreAsync(snapshot, new RestoreOptions { Target = target, Workers = 1 }));
+        failure.IsTransient.ShouldBeFalse();
+
+        // Whatever is there is whole and right: the files the failure cut short were deleted, temporary names included.
+        var left = Directory.EnumerateFiles(target, "*", SearchOption.AllDirectories).ToList();
+        left.ShouldNotBeEmpty("the first pack's files should be whole");
+        left.Count.ShouldBeLessThan(108, "every file was restored before the failure, so this test shows nothing");
+        foreach (var file in left)
+        {
+            var relative = Path.GetRelativePath(Path.Combine(target, "src"), file);
+            File.ReadAllBytes(file).ShouldBe(File.ReadAllBytes(Path.Combine(fx.Source, relative)), relative);
+        }
+    }
+
+    /// <summary>Storage whose reads of some packs fail for good (not worth a retry) once a number of them have worked.</summary>
+    private sealed class PackReadsThatStopWorking(IStorage inner) : IStorage
+    {
+        private HashSet<string> _failing = [];
+        private int _readsLeft;
+
+        public void FailAfter(HashSet<string> packs, int reads)
+        {
+            _failing = packs;
+            _readsLeft = reads;
+        }
+
+        public StorageProperties Properties => inner.Properties;
+
+        public Task PutAsync(StorageKey key, Stream content, CancellationToken cancellationToken) => inner.PutAsync(key, content, cancellationToken);
+
+        public Task ReadAsync(StorageKey key, long offset, long length, Func<Stream, CancellationToken, Task> consume, CancellationToken cancellationToken) =>
+            key.Kind == StorageKind.Pack && _failing.Contains(key.Name) && Interlocked.Decrement(ref _readsLeft) < 0
+                ? throw new StorageException($"Reading {key} failed: the store went away.", isTransient: false)
+                : inner.ReadAsync(key, offset, length, consume, cancellationToken);
+
+        public Task<StorageEntry?> StatAsync(StorageKey key, CancellationToken cancellationToken) => inner.StatAsync(key, cancellationToken);
+
+        public IAsyncEnumerable<StorageEntry> ListAsync(StorageKind kind, CancellationToken cancellationToken) => inner.ListAsync(kind, cancellationToken);
+
+        public Task DeleteAsync(StorageKey key, CancellationToken cancellationToken) => inner.DeleteAsync(key, cancellationToken);
+
+        public Task<IStagedFile> StageAsync(StorageKind kind, CancellationToken cancellationToken) => inner.StageAsync(kind, cancellationToken);
+    }
 }
