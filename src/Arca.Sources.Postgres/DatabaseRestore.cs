@@ -201,16 +201,13 @@ public sealed class DatabaseRestore(IBlobLoader loader)
     }
 
     /// <summary>
-    /// Reads a restored table back and compares its rows, as a multiset, and their count with what was loaded (which
-    /// matched the snapshot's checksum on the way in). The order of rows does not matter, so the table is read as it
-    /// lies, without a sort.
+    /// Digests a restored table and compares its rows, as a multiset, and their count with what was loaded (which
+    /// matched the snapshot's checksum on the way in).
     /// </summary>
     private static async Task<RestoredTable> ReadBackAsync(Native.PgNativeConnection connection, Node node, RowMultiset loaded, CancellationToken cancellationToken)
     {
         var info = node.Table!;
-        connection.StartCopyOut($"COPY (SELECT {string.Join(", ", info.Columns.Select(c => "t." + TableName.Ident(c.Name)))} FROM ONLY {new TableName(info.Schema, info.Name).Sql} AS t) TO STDOUT");
-        await using var live = new NativeCopyStream(connection);
-        var restored = await RowMultiset.OfAsync(live, cancellationToken);
+        var restored = await RowMultiset.OfTableAsync(connection, info, RowMultiset.ServerDigests(connection), cancellationToken);
         return new RestoredTable(info.QualifiedName, info.Rows, restored.Rows, restored == loaded && loaded.Rows == info.Rows);
     }
 
