@@ -26,8 +26,8 @@ public sealed record DatabaseEntry(Node Entry, Node PreData, Node PostData, IRea
 /// constraints (psql runs pg_dump's pre-data section), then every table's rows over parallel COPY
 /// connections (checked against the snapshot's checksums on the way), each table's indexes and key constraints
 /// as soon as its rows are in, then the rest of the post-data section (foreign keys, triggers), then each
-/// sequence set to exactly its value in the snapshot. Last, unless told not to, every table is read back and its
-/// rows compared with the ones loaded.
+/// sequence set to exactly its value in the snapshot. Unless told not to, each table is also read back, once its
+/// indexes are built, and its rows compared with the ones loaded.
 /// </summary>
 public sealed class DatabaseRestore(IBlobLoader loader)
 {
@@ -83,29 +83,62 @@ public sealed class DatabaseRestore(IBlobLoader loader)
         {
             (SchemaScript.TableOf(sql) is { } table && ofTable.TryGetValue(table, out var own) ? own : afterLoads).Add(sql);
         }
+        // Beside the loads: each table's indexes and key constraints as soon as its rows are in, then (unless told not
+        // to) its read-back. Nothing after that changes a table's rows (foreign keys, triggers and sequences do not), so
+        // small tables are verified while the large ones still load, and the last while the rest of the schema applies.
+        var beside = new List<Task>();
         var builds = new List<Task>();
-        using var buildSlots = new SemaphoreSlim(jobs);
+        var checks = new List<RestoredTable>();
+        using var slots = new SemaphoreSlim(jobs);
         using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        Dictionary<Node, RowMultiset> loaded;
+        Task Beside(Func<Task> work)
+        {
+            var task = Task.Run(async () =>
+            {
+                try
+                {
+                    await work();
+                }
+                catch
+                {
+                    await failed.CancelAsync(); // no use loading more tables into a schema that did not apply
+                    throw;
+                }
+            }, CancellationToken.None);
+            lock (beside)
+            {
+                beside.Add(task);
+            }
+            return task;
+        }
+        Task[] Running(List<Task> tasks)
+        {
+            lock (beside)
+            {
+                return [.. tasks];
+            }
+        }
         try
         {
-            loaded = await LoadTablesAsync(target, database.Tables.OrderByDescending(t => t.Size).ToList(), jobs, readBack, table =>
+            var loaded = await LoadTablesAsync(target, database.Tables.OrderByDescending(t => t.Size).ToList(), jobs, readBack, (table, rows) =>
             {
                 var statements = ofTable[(table.Table!.Schema, table.Table.Name)];
-                lock (builds)
+                var build = Beside(() => BuildAsync(target, postData.Preamble, statements, slots, failed.Token));
+                lock (beside)
                 {
-                    builds.Add(Task.Run(async () =>
+                    builds.Add(build);
+                }
+                if (readBack)
+                {
+                    Beside(async () =>
                     {
-                        try
+                        await build;
+                        var check = await VerifyAsync(target, table, rows, slots, failed.Token);
+                        lock (checks)
                         {
-                            await BuildAsync(target, postData.Preamble, statements, buildSlots, failed.Token);
+                            checks.Add(check);
                         }
-                        catch
-                        {
-                            await failed.CancelAsync(); // no use loading more tables into a schema that did not apply
-                            throw;
-                        }
-                    }, CancellationToken.None));
+                    });
                 }
             }, failed.Token);
             if (afterLoads.Count > 0)
@@ -113,18 +146,25 @@ public sealed class DatabaseRestore(IBlobLoader loader)
                 await ConnectionWorkers.RunAsync(afterLoads, jobs, () => OpenForSchemaAsync(target, postData.Preamble, failed.Token),
                     (connection, sql) => ExecuteSchemaAsync(connection, target, sql, failed.Token), failed.Token);
             }
-            await Task.WhenAll(builds);
+            await Task.WhenAll(Running(builds));
+            // The rest in pg_dump's order, as one script: foreign keys need the keys they point to, triggers come last.
+            using (var rest = new MemoryStream(Encoding.UTF8.GetBytes(postData.Dependent)))
+            {
+                await RunSqlAsync(psql, target, rest, "post-data", failed.Token);
+            }
+            await SetSequencesAndViewsAsync(target, database.Info, failed.Token);
+            await Task.WhenAll(Running(beside));
+            if (!readBack)
+            {
+                checks.AddRange(loaded.Select(t => new RestoredTable(t.Key.Table!.QualifiedName, t.Key.Table.Rows, t.Value.Rows, ChecksumMatches: true)));
+            }
         }
         catch (Exception ex)
         {
-            // Index builds still running work on a restore that failed: stop them before the error goes up. When a build
-            // failed first, the loads stopped because of it, and its error is the one to report.
+            // Index builds and read-backs still running work on a restore that failed: stop them before the error goes
+            // up. When one of them failed first, the rest stopped because of it, and its error is the one to report.
             await failed.CancelAsync();
-            Task[] running;
-            lock (builds)
-            {
-                running = [.. builds];
-            }
+            var running = Running(beside);
             await Task.WhenAll(running.Select(t => t.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default)));
             if (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested &&
                 running.Where(t => t.IsFaulted).SelectMany(t => t.Exception!.InnerExceptions).FirstOrDefault(e => e is not OperationCanceledException) is { } cause)
@@ -133,43 +173,25 @@ public sealed class DatabaseRestore(IBlobLoader loader)
             }
             throw;
         }
-        // The rest in pg_dump's order, as one script: foreign keys need the keys they point to, triggers come last.
-        using (var rest = new MemoryStream(Encoding.UTF8.GetBytes(postData.Dependent)))
-        {
-            await RunSqlAsync(psql, target, rest, "post-data", cancellationToken);
-        }
-        await using (var connection = await PostgresErrors.OpenAsync(target, cancellationToken))
-        {
-            foreach (var sequence in database.Info.Sequences ?? [])
-            {
-                var name = new TableName(sequence.Schema, sequence.Name);
-                await using var cmd = new NpgsqlCommand($"SELECT setval({TableName.Literal(name.Sql)}, {sequence.LastValue}, {(sequence.IsCalled ? "true" : "false")})", connection);
-                await cmd.ExecuteNonQueryAsync(cancellationToken);
-            }
-            foreach (var view in database.Info.MaterializedViews ?? [])
-            {
-                var parts = view.Split('.', 2);
-                await using var cmd = new NpgsqlCommand($"REFRESH MATERIALIZED VIEW {new TableName(parts[0], parts[1]).Sql}", connection);
-                await cmd.ExecuteNonQueryAsync(cancellationToken);
-            }
-        }
-        var checks = new List<RestoredTable>();
-        if (readBack)
-        {
-            await ConnectionWorkers.RunAsync(loaded.OrderByDescending(t => t.Key.Size), jobs, () => Task.FromResult(NativeConnections.Open(target)), async (connection, table) =>
-            {
-                var check = await ReadBackAsync(connection, table.Key, table.Value, cancellationToken);
-                lock (checks)
-                {
-                    checks.Add(check);
-                }
-            }, cancellationToken);
-        }
-        else
-        {
-            checks.AddRange(loaded.Select(t => new RestoredTable(t.Key.Table!.QualifiedName, t.Key.Table.Rows, t.Value.Rows, ChecksumMatches: true)));
-        }
         return new DatabaseRestoreResult([.. checks.OrderBy(c => c.Table, StringComparer.Ordinal)], database.Info.Sequences?.Count ?? 0, readBack);
+    }
+
+    /// <summary>Sets every sequence to exactly its value in the snapshot, and fills the materialized views that were filled.</summary>
+    private static async Task SetSequencesAndViewsAsync(PostgresLocation target, DatabaseInfo info, CancellationToken cancellationToken)
+    {
+        await using var connection = await PostgresErrors.OpenAsync(target, cancellationToken);
+        foreach (var sequence in info.Sequences ?? [])
+        {
+            var name = new TableName(sequence.Schema, sequence.Name);
+            await using var cmd = new NpgsqlCommand($"SELECT setval({TableName.Literal(name.Sql)}, {sequence.LastValue}, {(sequence.IsCalled ? "true" : "false")})", connection);
+            await cmd.ExecuteNonQueryAsync(cancellationToken);
+        }
+        foreach (var view in info.MaterializedViews ?? [])
+        {
+            var parts = view.Split('.', 2);
+            await using var cmd = new NpgsqlCommand($"REFRESH MATERIALIZED VIEW {new TableName(parts[0], parts[1]).Sql}", connection);
+            await cmd.ExecuteNonQueryAsync(cancellationToken);
+        }
     }
 
     /// <summary>
@@ -177,7 +199,7 @@ public sealed class DatabaseRestore(IBlobLoader loader)
     /// <see cref="TableLoad"/>). Returns what each was loaded with: its rows' digest if <paramref name="digest"/>, else their count.
     /// </summary>
     private async Task<Dictionary<Node, RowMultiset>> LoadTablesAsync(PostgresLocation target, IReadOnlyList<Node> largestFirst, int jobs, bool digest,
-        Action<Node> tableLoaded, CancellationToken cancellationToken)
+        Action<Node, RowMultiset> tableLoaded, CancellationToken cancellationToken)
     {
         var loaded = new Dictionary<Node, RowMultiset>();
         await ConnectionWorkers.RunAsync(largestFirst, jobs, () => PostgresErrors.OpenAsync(target, cancellationToken), async (connection, table) =>
@@ -188,7 +210,7 @@ public sealed class DatabaseRestore(IBlobLoader loader)
             {
                 loaded.Add(table, rows);
             }
-            tableLoaded(table);
+            tableLoaded(table, rows);
         }, cancellationToken);
         return loaded;
     }
@@ -201,14 +223,23 @@ public sealed class DatabaseRestore(IBlobLoader loader)
     }
 
     /// <summary>
-    /// Digests a restored table and compares its rows, as a multiset, and their count with what was loaded (which
-    /// matched the snapshot's checksum on the way in).
+    /// Has a restored table digested, once a slot is free, and compares its rows, as a multiset, and their count with
+    /// what was loaded (which matched the snapshot's checksum on the way in).
     /// </summary>
-    private static async Task<RestoredTable> ReadBackAsync(Native.PgNativeConnection connection, Node node, RowMultiset loaded, CancellationToken cancellationToken)
+    private static async Task<RestoredTable> VerifyAsync(PostgresLocation target, Node node, RowMultiset loaded, SemaphoreSlim slots, CancellationToken cancellationToken)
     {
-        var info = node.Table!;
-        var restored = await RowMultiset.OfTableAsync(connection, info, RowMultiset.ServerDigests(connection), cancellationToken);
-        return new RestoredTable(info.QualifiedName, info.Rows, restored.Rows, restored == loaded && loaded.Rows == info.Rows);
+        await slots.WaitAsync(cancellationToken);
+        try
+        {
+            var info = node.Table!;
+            using var connection = NativeConnections.Open(target);
+            var restored = await RowMultiset.OfTableAsync(connection, info, RowMultiset.ServerDigests(connection), cancellationToken);
+            return new RestoredTable(info.QualifiedName, info.Rows, restored.Rows, restored == loaded && loaded.Rows == info.Rows);
+        }
+        finally
+        {
+            slots.Release();
+        }
     }
 
     /// <summary>Builds one table's indexes and key constraints, in pg_dump's order, once a slot is free.</summary>
