@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text;
 using Arca.Repo;
 using Arca.Restore;
@@ -61,7 +62,7 @@ public sealed class DatabaseRestore(IBlobLoader loader)
         await (targetChecked ?? CheckTargetAsync(target, cancellationToken));
         try
         {
-            return await RunCoreAsync(target, database, Math.Max(1, jobs), readBack, cancellationToken);
+            return await OpenAndRunAsync(target, database, Math.Max(1, jobs), readBack, cancellationToken);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested && PostgresErrors.Translate(ex, target) is { } error)
         {
@@ -69,7 +70,34 @@ public sealed class DatabaseRestore(IBlobLoader loader)
         }
     }
 
-    private async Task<DatabaseRestoreResult> RunCoreAsync(PostgresLocation target, DatabaseEntry database, int jobs, bool readBack, CancellationToken cancellationToken)
+    private async Task<DatabaseRestoreResult> OpenAndRunAsync(PostgresLocation target, DatabaseEntry database, int jobs, bool readBack, CancellationToken cancellationToken)
+    {
+        // The loads' connections open while psql applies the pre-data section: each costs a server process's start.
+        var opening = new ConcurrentQueue<Task<NpgsqlConnection>>(Enumerable.Range(0, Math.Min(jobs, database.Tables.Count))
+            .Select(_ => Task.Run(() => PostgresErrors.OpenAsync(target, cancellationToken), CancellationToken.None)));
+        try
+        {
+            return await RunCoreAsync(target, database, jobs, readBack, opening, cancellationToken);
+        }
+        finally
+        {
+            // Those no load took (the pre-data section failed, say) close here; one that did not open adds nothing to
+            // the error on its way up.
+            while (opening.TryDequeue(out var left))
+            {
+                try
+                {
+                    await (await left).DisposeAsync();
+                }
+                catch (Exception)
+                {
+                }
+            }
+        }
+    }
+
+    private async Task<DatabaseRestoreResult> RunCoreAsync(PostgresLocation target, DatabaseEntry database, int jobs, bool readBack,
+        ConcurrentQueue<Task<NpgsqlConnection>> opening, CancellationToken cancellationToken)
     {
         var psql = PgTools.Find("psql");
         var postData = SchemaScript.Parse(await ReadTextAsync(database.PostData, cancellationToken));
@@ -120,7 +148,8 @@ public sealed class DatabaseRestore(IBlobLoader loader)
         }
         try
         {
-            var loaded = await LoadTablesAsync(target, database.Tables.OrderByDescending(t => t.Size).ToList(), jobs, readBack, (table, rows) =>
+            var loaded = await LoadTablesAsync(() => opening.TryDequeue(out var next) ? next : PostgresErrors.OpenAsync(target, failed.Token),
+                database.Tables.OrderByDescending(t => t.Size).ToList(), jobs, readBack, (table, rows) =>
             {
                 var statements = ofTable[(table.Table!.Schema, table.Table.Name)];
                 var build = Beside(() => BuildAsync(target, postData.Preamble, statements, slots, failed.Token));
@@ -198,11 +227,11 @@ public sealed class DatabaseRestore(IBlobLoader loader)
     /// Loads every table, largest first, over <paramref name="jobs"/> connections, each table frozen as it loads (see
     /// <see cref="TableLoad"/>). Returns what each was loaded with: its rows' digest if <paramref name="digest"/>, else their count.
     /// </summary>
-    private async Task<Dictionary<Node, RowMultiset>> LoadTablesAsync(PostgresLocation target, IReadOnlyList<Node> largestFirst, int jobs, bool digest,
+    private async Task<Dictionary<Node, RowMultiset>> LoadTablesAsync(Func<Task<NpgsqlConnection>> open, IReadOnlyList<Node> largestFirst, int jobs, bool digest,
         Action<Node, RowMultiset> tableLoaded, CancellationToken cancellationToken)
     {
         var loaded = new Dictionary<Node, RowMultiset>();
-        await ConnectionWorkers.RunAsync(largestFirst, jobs, () => PostgresErrors.OpenAsync(target, cancellationToken), async (connection, table) =>
+        await ConnectionWorkers.RunAsync(largestFirst, jobs, open, async (connection, table) =>
         {
             var info = table.Table!;
             var rows = await TableLoad.RunAsync(loader, table, connection, CopySql(table), new TableName(info.Schema, info.Name), digest, cancellationToken);

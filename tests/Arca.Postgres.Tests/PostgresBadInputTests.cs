@@ -97,6 +97,37 @@ public sealed class PostgresBadInputTests
         (await ArcaSessionsLeftAsync(url)).ShouldBe(0);
     }
 
+    [Fact]
+    public async Task A_schema_that_does_not_apply_exits_38_with_the_cause_and_leaves_the_target_empty_with_no_session()
+    {
+        // The snapshot's table belongs to a role the target's server no longer has: the pre-data section fails on its
+        // owner. The loads' connections are opened while psql runs it; they must be closed again, and the section ran in
+        // one transaction, so nothing of it stays.
+        await using var sandbox = await PgSandbox.CreateAsync();
+        var role = "arca_gone_" + Guid.NewGuid().ToString("N")[..8];
+        await PgTestServer.ExecuteAsync("postgres", $"CREATE ROLE {role}");
+        var source = await sandbox.NewDatabaseAsync($"""
+            CREATE TABLE public.owned (id integer PRIMARY KEY, v text);
+            INSERT INTO public.owned VALUES (1, 'one');
+            CREATE TABLE public.other (id integer PRIMARY KEY);
+            ALTER TABLE public.owned OWNER TO {role};
+            """);
+        var sourceName = PgTestServer.DatabaseName(source);
+        await sandbox.BackupAsync(source);
+        await PgTestServer.DropDatabaseAsync(sourceName);
+        await PgTestServer.ExecuteAsync("postgres", $"DROP ROLE {role}");
+
+        var target = await sandbox.NewDatabaseAsync();
+        var result = await sandbox.RunAsync("restore", "latest", "--database", sourceName, "--to", target);
+
+        result.ShouldFailWith(ExitCodes.DatabaseFailed);
+        result.Error.ShouldContain("pre-data section did not apply");
+        result.Error.ShouldContain(role);
+        (await PgTestServer.ScalarAsync<long>(PgTestServer.DatabaseName(target),
+            "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'")).ShouldBe(0);
+        (await ArcaSessionsLeftAsync(target)).ShouldBe(0);
+    }
+
     /// <summary>Arca's sessions on the database of <paramref name="url"/>, once those closing have had 5 s to go.</summary>
     private static async Task<long> ArcaSessionsLeftAsync(string url)
     {
