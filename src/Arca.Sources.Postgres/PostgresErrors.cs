@@ -60,10 +60,12 @@ internal static class PostgresErrors
     /// How every session Arca opens prints values (see <see cref="OpenAsync"/>). Synchronized scans are off so a
     /// sequential read starts at the table's first page: a restore's read-back of a freshly loaded table then
     /// gives its rows in load order (the server otherwise joins a recent scan of the same table mid-way).
+    /// Row-level security is off, as pg_dump sets it: a read that a policy would filter fails instead of returning
+    /// some of the rows (a backup missing rows nobody was told of, or a restore's check of a table half seen).
     /// </summary>
     public const string SessionSettings =
         "SET datestyle = ISO, YMD; SET intervalstyle = postgres; SET extra_float_digits = 3; SET timezone = 'UTC'; SET bytea_output = hex; " +
-        "SET synchronize_seqscans = off";
+        "SET synchronize_seqscans = off; SET row_security = off";
 
     /// <summary>An <see cref="ArcaException"/> for a database failure, or null for anything else (a bug, a cancellation).</summary>
     public static ArcaException? Translate(Exception ex, PostgresLocation location)
@@ -89,6 +91,9 @@ internal static class PostgresErrors
                     "3D000" => new ArcaException(ErrorCode.DatabaseNotFound,
                         $"The PostgreSQL server at {where} has no database '{location.Database}'.",
                         "Check the name (psql -l lists them), or create it first.", ex),
+                    "42501" when pg.MessageText.Contains("row-level security", StringComparison.Ordinal) => new ArcaException(ErrorCode.DatabaseFailed,
+                        $"PostgreSQL at {where} hides some rows from '{location.User}' by a row-level security policy: {pg.MessageText}.",
+                        "Connect as the table's owner, a superuser or a role with BYPASSRLS, so that no row is left out.", ex),
                     "57P01" or "57P02" or "57P03" => new ArcaException(ErrorCode.DatabaseUnreachable,
                         $"The PostgreSQL server at {where} is shutting down or starting: {pg.MessageText}.",
                         "Run the command again once the server is up.", ex),

@@ -128,6 +128,42 @@ public sealed class PostgresBadInputTests
         (await ArcaSessionsLeftAsync(target)).ShouldBe(0);
     }
 
+    [Fact]
+    public async Task A_table_whose_rows_a_policy_hides_from_the_backup_user_fails_the_backup_instead_of_storing_some_rows()
+    {
+        // Row-level security filters what a role without BYPASSRLS reads, silently. A backup that got some of the rows
+        // would look whole; with row_security off (as pg_dump sets it) the read fails, and the backup says why.
+        await using var sandbox = await PgSandbox.CreateAsync();
+        var role = "arca_reader_" + Guid.NewGuid().ToString("N")[..8];
+        var url = await sandbox.NewDatabaseAsync($"""
+            CREATE TABLE public.notes (id integer PRIMARY KEY, author text NOT NULL, body text);
+            INSERT INTO public.notes SELECT g, CASE WHEN g % 2 = 0 THEN '{role}' ELSE 'someone else' END, 'note ' || g FROM generate_series(1, 10) AS g;
+            ALTER TABLE public.notes ENABLE ROW LEVEL SECURITY;
+            CREATE POLICY own_notes ON public.notes USING (author = current_user);
+            CREATE ROLE {role} LOGIN PASSWORD 'reader-password';
+            GRANT SELECT ON public.notes TO {role};
+            """);
+        try
+        {
+            var asReader = url.Replace($"{PgTestServer.User}:{PgTestServer.Password}@", $"{role}:reader-password@", StringComparison.Ordinal);
+            (await PgTestServer.PsqlAsync(PgTestServer.DatabaseName(url), $"SET ROLE {role}; SELECT count(*) FROM public.notes")).Trim().Split('\n')[^1].ShouldBe("5",
+                "the policy hides half the rows from the role, or this test shows nothing");
+
+            var result = await BackupFailsAsync(sandbox, asReader, ExitCodes.DatabaseFailed);
+            result.Error.ShouldContain("row-level security");
+            result.Error.ShouldContain("BYPASSRLS");
+
+            // The owner (here a superuser) is not filtered: its backup holds all ten rows.
+            await sandbox.BackupAsync(url);
+            (await sandbox.ListTablesAsync(PgTestServer.DatabaseName(url)))["public.notes"].ShouldBe(10);
+        }
+        finally
+        {
+            await PgTestServer.DropDatabaseAsync(PgTestServer.DatabaseName(url));
+            await PgTestServer.ExecuteAsync("postgres", $"DROP ROLE IF EXISTS {role}");
+        }
+    }
+
     /// <summary>Arca's sessions on the database of <paramref name="url"/>, once those closing have had 5 s to go.</summary>
     private static async Task<long> ArcaSessionsLeftAsync(string url)
     {
