@@ -253,7 +253,8 @@ public sealed class DatabaseRestore(IBlobLoader loader)
 
     /// <summary>
     /// Has a restored table digested, once a slot is free, and compares its rows, as a multiset, and their count with
-    /// what was loaded (which matched the snapshot's checksum on the way in).
+    /// what was loaded (which matched the snapshot's checksum on the way in). The server digests it where it can (see
+    /// <see cref="RowMultiset.ServerDigestsAsync"/>); else the rows are read back over COPY and digested here.
     /// </summary>
     private static async Task<RestoredTable> VerifyAsync(PostgresLocation target, Node node, RowMultiset loaded, SemaphoreSlim slots, CancellationToken cancellationToken)
     {
@@ -261,9 +262,20 @@ public sealed class DatabaseRestore(IBlobLoader loader)
         try
         {
             var info = node.Table!;
-            using var connection = NativeConnections.Open(target);
-            var restored = await RowMultiset.OfTableAsync(connection, info, RowMultiset.ServerDigests(connection), cancellationToken);
-            return new RestoredTable(info.QualifiedName, info.Rows, restored.Rows, restored == loaded && loaded.Rows == info.Rows);
+            RowMultiset? restored = null;
+            await using (var connection = await PostgresErrors.OpenAsync(target, cancellationToken))
+            {
+                if (await RowMultiset.ServerDigestsAsync(connection, cancellationToken))
+                {
+                    restored = await RowMultiset.OfTableOnServerAsync(connection, info, cancellationToken);
+                }
+            }
+            restored ??= await Task.Run(async () =>
+            {
+                using var native = NativeConnections.Open(target);
+                return await RowMultiset.OfTableReadBackAsync(native, info, cancellationToken);
+            }, cancellationToken);
+            return new RestoredTable(info.QualifiedName, info.Rows, restored.Value.Rows, restored == loaded && loaded.Rows == info.Rows);
         }
         finally
         {

@@ -24,73 +24,105 @@ internal sealed class RecordHash
     /// <summary>Bytes that make record_out quote a value (COPY text escapes start with a backslash, also here).</summary>
     private static readonly SearchValues<byte> Special = SearchValues.Create("\\\"(), \t\n\r\v\f"u8);
 
-    private byte[] _record = new byte[256];
+    private readonly HashStream _hash = new();
+    // Per field of the row being hashed: whether record_out quotes it (null for NULL).
+    private readonly List<bool?> _quoted = [];
 
-    /// <summary>The hash of one row given as COPY text, without its newline.</summary>
+    /// <summary>
+    /// The hash of one row given as COPY text, without its newline. The record text is never held whole: the hash needs
+    /// its length first, so a first pass measures it and a second streams it through the hash (a row can be hundreds of
+    /// megabytes).
+    /// </summary>
     public long Of(ReadOnlySpan<byte> copyRow)
     {
-        // The longest record text: every byte a doubled quote, plus quotes, a comma per column and the parentheses.
-        var most = 2 * copyRow.Length + 2 * copyRow.Count((byte)'\t') + 4;
-        if (_record.Length < most)
-        {
-            _record = new byte[BitOperations.RoundUpToPowerOf2((uint)most)];
-        }
-        var record = _record;
-        var at = 0;
-        record[at++] = (byte)'(';
-        var first = true;
+        _quoted.Clear();
+        long length = 2; // the parentheses
+        var fields = copyRow;
         while (true)
         {
-            var tab = copyRow.IndexOf((byte)'\t');
-            var field = tab < 0 ? copyRow : copyRow[..tab];
-            if (!first)
+            var tab = fields.IndexOf((byte)'\t');
+            var field = tab < 0 ? fields : fields[..tab];
+            if (field.SequenceEqual("\\N"u8))
             {
-                record[at++] = (byte)',';
+                _quoted.Add(null);
             }
-            first = false;
-            if (!field.SequenceEqual("\\N"u8))
+            else
             {
-                at = AppendValue(field, record, at);
+                var counter = new Counter();
+                var quote = Emit(field, ref counter);
+                _quoted.Add(quote);
+                length += counter.Bytes + (quote ? 2 : 0);
             }
             if (tab < 0)
             {
                 break;
             }
-            copyRow = copyRow[(tab + 1)..];
+            length++; // the comma
+            fields = fields[(tab + 1)..];
         }
-        record[at++] = (byte)')';
-        return (long)HashBytesExtended(record.AsSpan(0, at));
+
+        _hash.Start((uint)length);
+        _hash.Put((byte)'(');
+        for (var i = 0; i < _quoted.Count; i++)
+        {
+            var tab = copyRow.IndexOf((byte)'\t');
+            var field = tab < 0 ? copyRow : copyRow[..tab];
+            if (i > 0)
+            {
+                _hash.Put((byte)',');
+            }
+            if (_quoted[i] is { } quote)
+            {
+                if (quote)
+                {
+                    _hash.Put((byte)'"');
+                }
+                var hash = _hash;
+                Emit(field, ref hash);
+                if (quote)
+                {
+                    _hash.Put((byte)'"');
+                }
+            }
+            copyRow = tab < 0 ? default : copyRow[(tab + 1)..];
+        }
+        _hash.Put((byte)')');
+        return (long)_hash.Finish();
     }
 
-    /// <summary>Appends one non-NULL COPY text field, decoded and quoted as record_out would print it; returns the new end.</summary>
-    private static int AppendValue(ReadOnlySpan<byte> field, byte[] record, int at)
+    /// <summary>Where <see cref="Emit{TSink}"/> puts a value's bytes: a count of them, or the hash.</summary>
+    private interface ISink
     {
-        if (field.IsEmpty)
-        {
-            record[at++] = (byte)'"';
-            record[at++] = (byte)'"';
-            return at;
-        }
-        if (field.IndexOfAny(Special) < 0)
-        {
-            field.CopyTo(record.AsSpan(at));
-            return at + field.Length;
-        }
-        // Written one place to the right, where an opening quote may go; moved back if none is needed.
-        var start = at;
-        var end = at + 1;
-        var quote = false;
+        void Put(byte value);
+        void Put(ReadOnlySpan<byte> run);
+    }
+
+    private struct Counter : ISink
+    {
+        public long Bytes;
+
+        public void Put(byte value) => Bytes++;
+
+        public void Put(ReadOnlySpan<byte> run) => Bytes += run.Length;
+    }
+
+    /// <summary>
+    /// Puts one non-NULL COPY text field as record_out prints it, without the quotes around it: decoded, with quotes and
+    /// backslashes doubled. Returns whether record_out quotes it: when it is empty, or holds a quote, backslash,
+    /// parenthesis, comma or white space.
+    /// </summary>
+    private static bool Emit<TSink>(ReadOnlySpan<byte> field, ref TSink sink) where TSink : ISink
+    {
+        var quote = field.IsEmpty;
         while (!field.IsEmpty)
         {
             var next = field.IndexOfAny(Special);
             if (next < 0)
             {
-                field.CopyTo(record.AsSpan(end));
-                end += field.Length;
+                sink.Put(field);
                 break;
             }
-            field[..next].CopyTo(record.AsSpan(end));
-            end += next;
+            sink.Put(field[..next]);
             byte value;
             if (field[next] == (byte)'\\')
             {
@@ -104,23 +136,70 @@ internal sealed class RecordHash
             }
             if (value is (byte)'"' or (byte)'\\')
             {
-                record[end++] = value;
+                sink.Put(value);
                 quote = true;
             }
             else if (value is (byte)'(' or (byte)')' or (byte)',' or (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r' or (byte)'\v' or (byte)'\f')
             {
                 quote = true;
             }
-            record[end++] = value;
+            sink.Put(value);
         }
-        if (quote)
+        return quote;
+    }
+
+    /// <summary>
+    /// <see cref="HashBytesExtended"/> over bytes put in pieces, whose total length is known before the first: the
+    /// hash mixes each 12 bytes as they come, through a buffer of its own.
+    /// </summary>
+    private sealed class HashStream : ISink
+    {
+        private readonly byte[] _buffer = new byte[12 * 1024];
+        private int _filled;
+        private uint _a, _b, _c;
+
+        public void Start(uint length)
         {
-            record[start] = (byte)'"';
-            record[end++] = (byte)'"';
-            return end;
+            _a = _b = _c = Initial(length);
+            _filled = 0;
         }
-        record.AsSpan(start + 1, end - start - 1).CopyTo(record.AsSpan(start));
-        return end - 1;
+
+        public void Put(byte value)
+        {
+            if (_filled == _buffer.Length)
+            {
+                Drain();
+            }
+            _buffer[_filled++] = value;
+        }
+
+        public void Put(ReadOnlySpan<byte> run)
+        {
+            while (!run.IsEmpty)
+            {
+                if (_filled == _buffer.Length)
+                {
+                    Drain();
+                }
+                var n = Math.Min(run.Length, _buffer.Length - _filled);
+                run[..n].CopyTo(_buffer.AsSpan(_filled));
+                _filled += n;
+                run = run[n..];
+            }
+        }
+
+        public ulong Finish()
+        {
+            var tail = MixBlocks(ref _a, ref _b, ref _c, _buffer.AsSpan(0, _filled));
+            return Final(_a, _b, _c, tail);
+        }
+
+        /// <summary>Mixes the whole buffer: its length is a multiple of 12.</summary>
+        private void Drain()
+        {
+            MixBlocks(ref _a, ref _b, ref _c, _buffer);
+            _filled = 0;
+        }
     }
 
     /// <summary>
@@ -174,7 +253,16 @@ internal sealed class RecordHash
     internal static ulong HashBytesExtended(ReadOnlySpan<byte> key)
     {
         uint a, b, c;
-        a = b = c = 0x9e3779b9 + (uint)key.Length + 3923095;
+        a = b = c = Initial((uint)key.Length);
+        var tail = MixBlocks(ref a, ref b, ref c, key); // before a, b and c are read for Final
+        return Final(a, b, c, tail);
+    }
+
+    private static uint Initial(uint length) => 0x9e3779b9 + length + 3923095;
+
+    /// <summary>Mixes every whole 12 bytes of <paramref name="key"/> in; returns the 0-11 left.</summary>
+    private static ReadOnlySpan<byte> MixBlocks(ref uint a, ref uint b, ref uint c, ReadOnlySpan<byte> key)
+    {
         while (key.Length >= 12)
         {
             a += BinaryPrimitives.ReadUInt32LittleEndian(key);
@@ -183,7 +271,12 @@ internal sealed class RecordHash
             Mix(ref a, ref b, ref c);
             key = key[12..];
         }
-        // The last 0-11 bytes; the lowest byte of c is left for the length (already added at the start).
+        return key;
+    }
+
+    /// <summary>Adds the last 0-11 bytes (the lowest byte of c is left for the length, added at the start) and finishes.</summary>
+    private static ulong Final(uint a, uint b, uint c, ReadOnlySpan<byte> key)
+    {
         switch (key.Length)
         {
             case 11:

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Arca.Native;
 using Arca.Trees;
+using Npgsql;
 
 namespace Arca.Sources.Postgres;
 
@@ -25,39 +26,64 @@ internal readonly record struct RowMultiset(long Rows, Int128 Sum)
     }
 
     /// <summary>
-    /// Whether the server can digest a table itself as <see cref="RecordHash"/> does: it has hashtextextended (PostgreSQL 11
-    /// and later), and its text is UTF-8, as the COPY text hashed here is.
+    /// Whether the server digests rows as <see cref="RecordHash"/> does. It must have hashtextextended (PostgreSQL 11 and
+    /// later) and hold its text in UTF-8, as the COPY text hashed here is; and it must agree on a probe record: a server
+    /// on a big-endian machine hashes otherwise, and one whose C library takes bytes of non-ASCII characters for white
+    /// space (as record_out asks isspace) quotes otherwise. Where it does not, the rows are read back instead.
     /// </summary>
-    public static bool ServerDigests(PgNativeConnection connection) =>
-        connection.Execute("SELECT current_setting('server_version_num')::int >= 110000 AND current_setting('server_encoding') = 'UTF8'") == "t";
+    public static async Task<bool> ServerDigestsAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        await using var check = new NpgsqlCommand(
+            "SELECT current_setting('server_version_num')::int >= 110000 AND current_setting('server_encoding') = 'UTF8'", connection);
+        if (await check.ExecuteScalarAsync(cancellationToken) is not true)
+        {
+            return false;
+        }
+        await using var probe = new NpgsqlCommand(
+            "SELECT pg_catalog.hashtextextended(ROW(E'\\u00e0\\u0085', '', 'a\"b\\c,(x)', NULL::text, E'\\u00a0')::text, 0::bigint)", connection);
+        var server = (long)(await probe.ExecuteScalarAsync(cancellationToken))!;
+        return server == new RecordHash().Of(ProbeCopyText);
+    }
+
+    /// <summary>The probe record of <see cref="ServerDigestsAsync"/> as COPY text: the same five values.</summary>
+    private static ReadOnlySpan<byte> ProbeCopyText => "\u00e0\u0085\t\ta\"b\\\\c,(x)\t\\N\t\u00a0"u8;
 
     /// <summary>
-    /// Digests the rows of a live table (<c>FROM ONLY</c>: not its children), in whatever order they lie. With
-    /// <paramref name="onServer"/>, the server digests them, in a scan its parallel workers share, and sends back two
-    /// numbers; else the rows are read over COPY and digested here.
+    /// The server's digest of a live table's rows (<c>FROM ONLY</c>: not its children), from a scan its parallel workers
+    /// share; only two numbers come back. Call it where <see cref="ServerDigestsAsync"/> said yes.
     /// </summary>
-    public static async Task<RowMultiset> OfTableAsync(PgNativeConnection connection, TableInfo table, bool onServer, CancellationToken cancellationToken)
+    public static async Task<RowMultiset> OfTableOnServerAsync(NpgsqlConnection connection, TableInfo table, CancellationToken cancellationToken)
     {
-        var row = string.Join(", ", table.Columns.Select(c => "t." + TableName.Ident(c.Name)));
-        var from = $"FROM ONLY {new TableName(table.Schema, table.Name).Sql} AS t";
+        await using var cmd = new NpgsqlCommand(
+            $"SELECT count(*), coalesce(sum(pg_catalog.hashtextextended(ROW({RowSql(table)})::text, 0::bigint)), 0)::text {FromSql(table)}", connection);
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return new RowMultiset(reader.GetInt64(0), Int128.Parse(reader.GetString(1), CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>
+    /// Reads a live table's rows (<c>FROM ONLY</c>) over COPY, as they lie, and digests them here. Blocks its thread in
+    /// libpq (see <see cref="PgNativeConnection"/>).
+    /// </summary>
+    public static async Task<RowMultiset> OfTableReadBackAsync(PgNativeConnection connection, TableInfo table, CancellationToken cancellationToken)
+    {
         using var cancel = cancellationToken.Register(connection.Cancel);
-        if (!onServer)
+        cancellationToken.ThrowIfCancellationRequested(); // a cancel sent before the COPY began would stop nothing
+        try
         {
-            connection.StartCopyOut($"COPY (SELECT {row} {from}) TO STDOUT");
+            connection.StartCopyOut($"COPY (SELECT {RowSql(table)} {FromSql(table)}) TO STDOUT");
             await using var live = new NativeCopyStream(connection);
             return await OfAsync(live, cancellationToken);
         }
-        string[] digest;
-        try
-        {
-            digest = connection.Execute($"SELECT count(*)::text || ' ' || coalesce(sum(hashtextextended(ROW({row})::text, 0)), 0)::text {from}")!.Split(' ');
-        }
         catch (PgNativeException) when (cancellationToken.IsCancellationRequested)
         {
-            throw new OperationCanceledException(cancellationToken); // the server stopped the scan because we asked it to
+            throw new OperationCanceledException(cancellationToken); // the server stopped the read because we asked it to
         }
-        return new RowMultiset(long.Parse(digest[0], CultureInfo.InvariantCulture), Int128.Parse(digest[1], CultureInfo.InvariantCulture));
     }
+
+    private static string RowSql(TableInfo table) => string.Join(", ", table.Columns.Select(c => "t." + TableName.Ident(c.Name)));
+
+    private static string FromSql(TableInfo table) => $"FROM ONLY {new TableName(table.Schema, table.Name).Sql} AS t";
 
     internal sealed class Builder
     {

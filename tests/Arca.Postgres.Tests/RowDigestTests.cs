@@ -99,8 +99,8 @@ public sealed class RowDigestTests
                 {
                     loaded.AddRow(copyRow);
                 }
-                (await RowMultiset.OfTableAsync(connection, table, onServer: true, CancellationToken.None)).ShouldBe(loaded.Result);
-                (await RowMultiset.OfTableAsync(connection, table, onServer: false, CancellationToken.None)).ShouldBe(loaded.Result);
+                (await DigestOnServerAsync(url, table)).ShouldBe(loaded.Result);
+                (await RowMultiset.OfTableReadBackAsync(connection, table, CancellationToken.None)).ShouldBe(loaded.Result);
             }
         }
         finally
@@ -122,32 +122,41 @@ public sealed class RowDigestTests
                 """);
             using var connection = NativeConnections.Open(PostgresLocation.Parse(url));
             var table = await TableAsync(database, "accounts");
-            var original = await RowMultiset.OfTableAsync(connection, table, onServer: true, CancellationToken.None);
+            var original = await DigestOnServerAsync(url, table);
             original.Rows.ShouldBe(5000);
-            (await RowMultiset.OfTableAsync(connection, table, onServer: false, CancellationToken.None)).ShouldBe(original);
+            (await RowMultiset.OfTableReadBackAsync(connection, table, CancellationToken.None)).ShouldBe(original);
 
-            foreach (var change in new[]
+            var changes = new[]
             {
-                "UPDATE public.accounts SET owner = 'owner 4243' WHERE id = 4242", // one character of one value
-                "UPDATE public.accounts SET balance = NULL WHERE id = 7",
-                "DELETE FROM public.accounts WHERE id = 99",
-                "INSERT INTO public.accounts VALUES (1, 'owner 1', 1.5)", // a duplicate: the same set of rows, another multiset
-            })
+                "UPDATE public.{0} SET owner = 'owner 4243' WHERE id = 4242", // one character of one value
+                "UPDATE public.{0} SET balance = NULL WHERE id = 7",
+                "DELETE FROM public.{0} WHERE id = 99",
+                "INSERT INTO public.{0} VALUES (1, 'owner 1', 1.5)", // a duplicate: the same set of rows, another multiset
+            };
+            for (var i = 0; i < changes.Length; i++)
             {
-                connection.Execute("BEGIN");
-                connection.Execute(change);
-                var onServer = await RowMultiset.OfTableAsync(connection, table, onServer: true, CancellationToken.None);
-                var here = await RowMultiset.OfTableAsync(connection, table, onServer: false, CancellationToken.None);
-                connection.Execute("ROLLBACK");
-                onServer.ShouldNotBe(original, change);
-                here.ShouldBe(onServer, change);
+                // Each change on a copy of its own, committed, so both ways of digesting see it.
+                var copy = $"accounts_{i}";
+                await PgTestServer.ExecuteAsync(database, $"CREATE TABLE public.{copy} AS SELECT * FROM public.accounts; " + string.Format(CultureInfo.InvariantCulture, changes[i], copy));
+                var changed = table with { Name = copy };
+                var onServer = await DigestOnServerAsync(url, changed);
+                onServer.ShouldNotBe(original, changes[i]);
+                (await RowMultiset.OfTableReadBackAsync(connection, changed, CancellationToken.None)).ShouldBe(onServer, changes[i]);
             }
-            (await RowMultiset.OfTableAsync(connection, table, onServer: true, CancellationToken.None)).ShouldBe(original);
+            (await DigestOnServerAsync(url, table)).ShouldBe(original);
         }
         finally
         {
             await PgTestServer.DropDatabaseAsync(database);
         }
+    }
+
+    /// <summary>The server's digest of a table; fails the test if this server does not pass the probe that lets it digest.</summary>
+    private static async Task<RowMultiset> DigestOnServerAsync(string url, TableInfo table)
+    {
+        await using var connection = await PostgresErrors.OpenAsync(PostgresLocation.Parse(url), CancellationToken.None);
+        (await RowMultiset.ServerDigestsAsync(connection, CancellationToken.None)).ShouldBeTrue("this server should digest tables as arca does");
+        return await RowMultiset.OfTableOnServerAsync(connection, table, CancellationToken.None);
     }
 
     /// <summary>A table's record as a backup writes it: its columns as the catalog lists them, in order.</summary>
