@@ -1,5 +1,6 @@
 using Arca.Cli.Output;
 using Arca.Operations;
+using Arca.Repo;
 using Arca.Restore;
 using Arca.Sources.Postgres;
 
@@ -20,6 +21,13 @@ internal static class DatabaseRestorePrinter
             using var stopCheck = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var targetLocation = PostgresLocation.Parse(request.To);
             var targetChecked = Task.Run(() => DatabaseRestore.CheckTargetAsync(targetLocation, stopCheck.Token), CancellationToken.None);
+            // Whatever fails before the restore has awaited the check (the repository, the snapshot, the lock) stops it
+            // and waits for it: its connection closes, and its own error, if any, adds nothing.
+            async Task StopCheckAsync()
+            {
+                await stopCheck.CancelAsync();
+                await targetChecked.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+            }
             RepositorySession session;
             try
             {
@@ -27,15 +35,23 @@ internal static class DatabaseRestorePrinter
             }
             catch
             {
-                await stopCheck.CancelAsync();
-                await targetChecked.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+                await StopCheckAsync();
                 throw;
             }
             await using (session)
             {
-                var (id, result) = await operation.RestoreDatabaseAsync(session, request, targetChecked, ct);
-                PrintDatabase(context, id.ToString(), request, result);
-                return result.Verified ? ExitCodes.Success : ExitCodes.RepositoryDamaged;
+                (SnapshotId Id, DatabaseRestoreResult Result) restored;
+                try
+                {
+                    restored = await operation.RestoreDatabaseAsync(session, request, targetChecked, ct);
+                }
+                catch
+                {
+                    await StopCheckAsync();
+                    throw;
+                }
+                PrintDatabase(context, restored.Id.ToString(), request, restored.Result);
+                return restored.Result.Verified ? ExitCodes.Success : ExitCodes.RepositoryDamaged;
             }
         }
         if (!request.TableOptions.DryRun && !yes)
