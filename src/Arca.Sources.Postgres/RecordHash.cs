@@ -24,16 +24,74 @@ internal sealed class RecordHash
     /// <summary>Bytes that make record_out quote a value (COPY text escapes start with a backslash, also here).</summary>
     private static readonly SearchValues<byte> Special = SearchValues.Create("\\\"(), \t\n\r\v\f"u8);
 
+    /// <summary>Rows whose record text may be longer are hashed as a stream (see <see cref="OfStreamed"/>).</summary>
+    private readonly long _maxBuffered;
+
+    private byte[] _record = new byte[256];
+
+    /// <param name="maxBuffered">Tests set it to 0 to send every row down the streamed path.</param>
+    public RecordHash(long maxBuffered = 1 << 20) => _maxBuffered = maxBuffered;
     private readonly HashStream _hash = new();
-    // Per field of the row being hashed: whether record_out quotes it (null for NULL).
+    // Per field of a streamed row: whether record_out quotes it (null for NULL).
     private readonly List<bool?> _quoted = [];
 
-    /// <summary>
-    /// The hash of one row given as COPY text, without its newline. The record text is never held whole: the hash needs
-    /// its length first, so a first pass measures it and a second streams it through the hash (a row can be hundreds of
-    /// megabytes).
-    /// </summary>
+    /// <summary>The hash of one row given as COPY text, without its newline.</summary>
     public long Of(ReadOnlySpan<byte> copyRow)
+    {
+        // The longest record text: every byte a doubled quote, plus quotes, a comma per column and the parentheses.
+        var most = 2L * copyRow.Length + 2L * copyRow.Count((byte)'\t') + 4;
+        return most <= _maxBuffered ? OfBuffered(copyRow, (int)most) : OfStreamed(copyRow);
+    }
+
+    /// <summary>Builds the record text in a buffer, in one pass, and hashes it.</summary>
+    private long OfBuffered(ReadOnlySpan<byte> copyRow, int most)
+    {
+        if (_record.Length < most)
+        {
+            _record = new byte[BitOperations.RoundUpToPowerOf2((uint)most)];
+        }
+        var record = new BufferSink(_record);
+        record.Put((byte)'(');
+        var first = true;
+        while (true)
+        {
+            var tab = copyRow.IndexOf((byte)'\t');
+            var field = tab < 0 ? copyRow : copyRow[..tab];
+            if (!first)
+            {
+                record.Put((byte)',');
+            }
+            first = false;
+            if (!field.SequenceEqual("\\N"u8))
+            {
+                // Written one place to the right, where an opening quote may go; moved back if none is needed.
+                var start = record.At++;
+                if (Emit(field, ref record))
+                {
+                    _record[start] = (byte)'"';
+                    record.Put((byte)'"');
+                }
+                else
+                {
+                    _record.AsSpan(start + 1, record.At - start - 1).CopyTo(_record.AsSpan(start));
+                    record.At--;
+                }
+            }
+            if (tab < 0)
+            {
+                break;
+            }
+            copyRow = copyRow[(tab + 1)..];
+        }
+        record.Put((byte)')');
+        return (long)HashBytesExtended(_record.AsSpan(0, record.At));
+    }
+
+    /// <summary>
+    /// For a long row (a field can be hundreds of megabytes): the record text is never held whole. The hash needs its
+    /// length first, so a first pass measures it and a second streams it through the hash.
+    /// </summary>
+    private long OfStreamed(ReadOnlySpan<byte> copyRow)
     {
         _quoted.Clear();
         long length = 2; // the parentheses
@@ -95,6 +153,19 @@ internal sealed class RecordHash
     {
         void Put(byte value);
         void Put(ReadOnlySpan<byte> run);
+    }
+
+    private struct BufferSink(byte[] buffer) : ISink
+    {
+        public int At;
+
+        public void Put(byte value) => buffer[At++] = value;
+
+        public void Put(ReadOnlySpan<byte> run)
+        {
+            run.CopyTo(buffer.AsSpan(At));
+            At += run.Length;
+        }
     }
 
     private struct Counter : ISink
