@@ -35,6 +35,9 @@ internal sealed partial class SchemaScript
     /// <summary>Everything else, in pg_dump's order, as one script for psql (foreign keys, triggers, rules, ...).</summary>
     public string Dependent => Preamble + string.Concat(Objects.Where(o => o.Type is not ("INDEX" or "CONSTRAINT")).Select(o => o.Sql));
 
+    /// <summary>Whether the script turns row-level security on for some table, or creates policies.</summary>
+    public bool SetsRowSecurity => Objects.Any(o => o.Type is "ROW SECURITY" or "POLICY");
+
     public static SchemaScript Parse(string script)
     {
         var heads = Head().Matches(script);
