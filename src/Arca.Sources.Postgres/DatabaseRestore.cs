@@ -118,6 +118,8 @@ public sealed class DatabaseRestore(IBlobLoader loader)
         var builds = new List<Task>();
         var checks = new List<RestoredTable>();
         using var slots = new SemaphoreSlim(jobs);
+        await using var schemaConnections = new IdleConnections(ct => OpenForSchemaAsync(target, postData.Preamble, ct));
+        await using var checkConnections = new IdleConnections(ct => PostgresErrors.OpenAsync(target, ct));
         using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         Task Beside(Func<Task> work)
         {
@@ -152,7 +154,7 @@ public sealed class DatabaseRestore(IBlobLoader loader)
                 database.Tables.OrderByDescending(t => t.Size).ToList(), jobs, readBack, (table, rows) =>
             {
                 var statements = ofTable[(table.Table!.Schema, table.Table.Name)];
-                var build = Beside(() => BuildAsync(target, postData.Preamble, statements, slots, failed.Token));
+                var build = Beside(() => BuildAsync(target, schemaConnections, statements, slots, failed.Token));
                 lock (beside)
                 {
                     builds.Add(build);
@@ -162,7 +164,7 @@ public sealed class DatabaseRestore(IBlobLoader loader)
                     Beside(async () =>
                     {
                         await build;
-                        var check = await VerifyAsync(target, table, rows, slots, failed.Token);
+                        var check = await VerifyAsync(target, checkConnections, table, rows, slots, failed.Token);
                         lock (checks)
                         {
                             checks.Add(check);
@@ -262,20 +264,16 @@ public sealed class DatabaseRestore(IBlobLoader loader)
     /// what was loaded (which matched the snapshot's checksum on the way in). The server digests it where it can (see
     /// <see cref="RowMultiset.ServerDigestsAsync"/>); else the rows are read back over COPY and digested here.
     /// </summary>
-    private static async Task<RestoredTable> VerifyAsync(PostgresLocation target, Node node, RowMultiset loaded, SemaphoreSlim slots, CancellationToken cancellationToken)
+    private static async Task<RestoredTable> VerifyAsync(PostgresLocation target, IdleConnections connections, Node node, RowMultiset loaded,
+        SemaphoreSlim slots, CancellationToken cancellationToken)
     {
         await slots.WaitAsync(cancellationToken);
         try
         {
             var info = node.Table!;
-            RowMultiset? restored = null;
-            await using (var connection = await PostgresErrors.OpenAsync(target, cancellationToken))
-            {
-                if (await RowMultiset.ServerDigestsAsync(connection, cancellationToken))
-                {
-                    restored = await RowMultiset.OfTableOnServerAsync(connection, info, cancellationToken);
-                }
-            }
+            var restored = await connections.UseAsync(async connection => await RowMultiset.ServerDigestsAsync(connection, cancellationToken)
+                ? await RowMultiset.OfTableOnServerAsync(connection, info, cancellationToken)
+                : (RowMultiset?)null, cancellationToken);
             restored ??= await Task.Run(async () =>
             {
                 using var native = NativeConnections.Open(target);
@@ -290,7 +288,7 @@ public sealed class DatabaseRestore(IBlobLoader loader)
     }
 
     /// <summary>Builds one table's indexes and key constraints, in pg_dump's order, once a slot is free.</summary>
-    private static async Task BuildAsync(PostgresLocation target, string preamble, IReadOnlyList<string> statements, SemaphoreSlim slots,
+    private static async Task BuildAsync(PostgresLocation target, IdleConnections connections, IReadOnlyList<string> statements, SemaphoreSlim slots,
         CancellationToken cancellationToken)
     {
         if (statements.Count == 0)
@@ -300,15 +298,53 @@ public sealed class DatabaseRestore(IBlobLoader loader)
         await slots.WaitAsync(cancellationToken);
         try
         {
-            await using var connection = await OpenForSchemaAsync(target, preamble, cancellationToken);
-            foreach (var sql in statements)
+            await connections.UseAsync(async connection =>
             {
-                await ExecuteSchemaAsync(connection, target, sql, cancellationToken);
-            }
+                foreach (var sql in statements)
+                {
+                    await ExecuteSchemaAsync(connection, target, sql, cancellationToken);
+                }
+                return true;
+            }, cancellationToken);
         }
         finally
         {
             slots.Release();
+        }
+    }
+
+    /// <summary>
+    /// Connections kept open between uses: each table's index builds, and its check, want one for a moment, and a server
+    /// process's start can cost more than a small table's work (a database of hundreds of tables opened hundreds).
+    /// </summary>
+    private sealed class IdleConnections(Func<CancellationToken, Task<NpgsqlConnection>> open) : IAsyncDisposable
+    {
+        private readonly ConcurrentBag<NpgsqlConnection> _idle = [];
+
+        /// <summary>Runs <paramref name="work"/> on an idle connection, or a new one; kept for the next use unless it failed.</summary>
+        public async Task<T> UseAsync<T>(Func<NpgsqlConnection, Task<T>> work, CancellationToken cancellationToken)
+        {
+            var connection = _idle.TryTake(out var idle) ? idle : await open(cancellationToken);
+            T result;
+            try
+            {
+                result = await work(connection);
+            }
+            catch
+            {
+                await connection.DisposeAsync();
+                throw;
+            }
+            _idle.Add(connection);
+            return result;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            while (_idle.TryTake(out var connection))
+            {
+                await connection.DisposeAsync();
+            }
         }
     }
 

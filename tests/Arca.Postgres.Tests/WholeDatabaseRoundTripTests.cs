@@ -279,6 +279,46 @@ public sealed class WholeDatabaseRoundTripTests
     }
 
     [Fact]
+    public async Task A_database_of_many_small_tables_restores_over_a_few_connections_reused()
+    {
+        // Each table's index builds and its check want a connection for a moment; opening one each (a server process's
+        // start) would cost more than the work for small tables. The server counts the sessions opened on the target.
+        await using var sandbox = await PgSandbox.CreateAsync();
+        var source = await sandbox.NewDatabaseAsync(string.Concat(Enumerable.Range(1, 40).Select(n => $"""
+            CREATE TABLE public.small_{n} (id integer PRIMARY KEY, v text);
+            CREATE INDEX small_{n}_v ON public.small_{n} (v);
+            INSERT INTO public.small_{n} SELECT g, 'row ' || g FROM generate_series(1, 10) AS g;
+            """)));
+        await sandbox.BackupAsync(source);
+        var target = await sandbox.NewDatabaseAsync();
+        var targetName = PgTestServer.DatabaseName(target);
+        var before = await PgTestServer.ScalarAsync<long>("postgres", $"SELECT sessions FROM pg_stat_database WHERE datname = '{targetName}'");
+
+        var restore = await sandbox.RunAsync("restore", "latest", "--database", PgTestServer.DatabaseName(source), "--to", target, "--json");
+
+        restore.ShouldSucceed();
+        using (var json = restore.Json())
+        {
+            json.RootElement.GetProperty("verified").GetBoolean().ShouldBeTrue(restore.ToString());
+            json.RootElement.GetProperty("tables").GetArrayLength().ShouldBe(40);
+        }
+        // Sessions are counted as they end: the restore's have ended, and their server processes report them as they exit.
+        var opened = 0L;
+        for (var i = 0; i < 50; i++)
+        {
+            await Task.Delay(100);
+            var now = await PgTestServer.ScalarAsync<long>("postgres", $"SELECT sessions FROM pg_stat_database WHERE datname = '{targetName}'") - before;
+            if (now == opened && now > 0)
+            {
+                break; // the same twice in a row: all reported
+            }
+            opened = now;
+        }
+        // The check, psql twice, the loads' two, two for index builds, two for checks, the sequences': about ten, not 80.
+        opened.ShouldBeInRange(3, 16);
+    }
+
+    [Fact]
     public async Task Awkward_names_partitions_and_inheritance_restore_byte_identical()
     {
         await using var sandbox = await PgSandbox.CreateAsync();
