@@ -256,7 +256,8 @@ public sealed class DatabaseRestore(IBlobLoader loader)
     {
         var info = node.Table!;
         var columns = string.Join(", ", info.Columns.Select(c => TableName.Ident(c.Name)));
-        return $"COPY {new TableName(info.Schema, info.Name).Sql} ({columns}) FROM STDIN";
+        // A table of no columns (legal, if rare) has no column list: each of its rows is an empty line.
+        return $"COPY {new TableName(info.Schema, info.Name).Sql}{(info.Columns.Count > 0 ? $" ({columns})" : "")} FROM STDIN";
     }
 
     /// <summary>

@@ -14,10 +14,10 @@ namespace Arca.Sources.Postgres;
 internal readonly record struct RowMultiset(long Rows, Int128 Sum)
 {
     /// <summary>Digests rows of COPY text read from <paramref name="rows"/>.</summary>
-    public static async Task<RowMultiset> OfAsync(Stream rows, CancellationToken cancellationToken)
+    public static async Task<RowMultiset> OfAsync(Stream rows, int columns, CancellationToken cancellationToken)
     {
         using var lines = new LineReader(rows);
-        var digest = new Builder();
+        var digest = new Builder(columns);
         while (await lines.NextAsync(cancellationToken) is { } line)
         {
             digest.AddRow(line.Span);
@@ -73,7 +73,7 @@ internal readonly record struct RowMultiset(long Rows, Int128 Sum)
         {
             connection.StartCopyOut($"COPY (SELECT {RowSql(table)} {FromSql(table)}) TO STDOUT");
             await using var live = new NativeCopyStream(connection);
-            return await OfAsync(live, cancellationToken);
+            return await OfAsync(live, table.Columns.Count, cancellationToken);
         }
         catch (PgNativeException) when (cancellationToken.IsCancellationRequested)
         {
@@ -85,8 +85,12 @@ internal readonly record struct RowMultiset(long Rows, Int128 Sum)
 
     private static string FromSql(TableInfo table) => $"FROM ONLY {new TableName(table.Schema, table.Name).Sql} AS t";
 
-    internal sealed class Builder
+    /// <summary>Digests rows of a table of <paramref name="columns"/> columns, given as COPY text.</summary>
+    internal sealed class Builder(int columns)
     {
+        /// <summary>The record of a row of no columns, <c>()</c>: its COPY text, an empty line, would read as one empty value.</summary>
+        private static readonly long NoColumns = (long)RecordHash.HashBytesExtended("()"u8);
+
         private readonly RecordHash _hash = new();
         private long _rows;
         private Int128 _sum;
@@ -96,7 +100,7 @@ internal readonly record struct RowMultiset(long Rows, Int128 Sum)
         /// <summary>One row, without its newline.</summary>
         public void AddRow(ReadOnlySpan<byte> row)
         {
-            _sum += _hash.Of(row);
+            _sum += columns == 0 ? NoColumns : _hash.Of(row);
             _rows++;
         }
 

@@ -38,7 +38,7 @@ internal static class TableLoad
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var chunks = Channel.CreateBounded<Chunk>(new BoundedChannelOptions(2) { SingleReader = true, SingleWriter = true });
         var reader = Task.Run(() => ReadAsync(loader, node, chunks.Writer, stop.Token), stop.Token);
-        var loaded = new RowMultiset.Builder();
+        var loaded = new RowMultiset.Builder(info.Columns.Count);
         var writer = (NpgsqlCopyTextWriter)await connection.BeginTextImportAsync(copy, cancellationToken);
         var complete = false;
         try

@@ -98,7 +98,7 @@ public sealed class RowDigestTests
                 connection.Execute("DROP TABLE hashes");
 
                 // Then the table's digest, both ways, against the digest of its COPY text.
-                var loaded = new RowMultiset.Builder();
+                var loaded = new RowMultiset.Builder(table.Columns.Count);
                 foreach (var copyRow in copyRows)
                 {
                     loaded.AddRow(copyRow);
@@ -148,6 +148,29 @@ public sealed class RowDigestTests
                 (await RowMultiset.OfTableReadBackAsync(connection, changed, CancellationToken.None)).ShouldBe(onServer, changes[i]);
             }
             (await DigestOnServerAsync(url, table)).ShouldBe(original);
+        }
+        finally
+        {
+            await PgTestServer.DropDatabaseAsync(database);
+        }
+    }
+
+    [Fact]
+    public async Task A_table_of_no_columns_digests_the_same_both_ways()
+    {
+        var url = await PgTestServer.NewDatabaseAsync();
+        var database = PgTestServer.DatabaseName(url);
+        try
+        {
+            await PgTestServer.ExecuteAsync(database, "CREATE TABLE public.nothing (); INSERT INTO public.nothing SELECT FROM generate_series(1, 4);");
+            var table = await TableAsync(database, "nothing");
+            table.Columns.ShouldBeEmpty();
+            var loaded = new RowMultiset.Builder(0);
+            loaded.AddRows("\n\n\n\n"u8); // COPY text of four rows of no columns
+            using var connection = NativeConnections.Open(PostgresLocation.Parse(url));
+            (await DigestOnServerAsync(url, table)).ShouldBe(loaded.Result);
+            (await RowMultiset.OfTableReadBackAsync(connection, table, CancellationToken.None)).ShouldBe(loaded.Result);
+            loaded.Result.Rows.ShouldBe(4);
         }
         finally
         {
