@@ -62,10 +62,13 @@ internal static class PostgresErrors
     /// gives its rows in load order (the server otherwise joins a recent scan of the same table mid-way).
     /// Row-level security is off, as pg_dump sets it: a read that a policy would filter fails instead of returning
     /// some of the rows (a backup missing rows nobody was told of, or a restore's check of a table half seen).
+    /// No timeouts, as pg_dump sets none: a database or role set up with a statement timeout for its applications
+    /// would otherwise stop a large table's COPY, or end the backup's idle main transaction, midway.
     /// </summary>
     public const string SessionSettings =
         "SET datestyle = ISO, YMD; SET intervalstyle = postgres; SET extra_float_digits = 3; SET timezone = 'UTC'; SET bytea_output = hex; " +
-        "SET synchronize_seqscans = off; SET row_security = off";
+        "SET synchronize_seqscans = off; SET row_security = off; " +
+        "SET statement_timeout = 0; SET lock_timeout = 0; SET idle_in_transaction_session_timeout = 0";
 
     /// <summary>An <see cref="ArcaException"/> for a database failure, or null for anything else (a bug, a cancellation).</summary>
     public static ArcaException? Translate(Exception ex, PostgresLocation location)

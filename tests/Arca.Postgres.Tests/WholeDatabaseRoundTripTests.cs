@@ -346,6 +346,41 @@ public sealed class WholeDatabaseRoundTripTests
     }
 
     [Fact]
+    public async Task A_database_with_a_short_statement_timeout_for_its_applications_backs_up_and_restores_whole()
+    {
+        // Production databases often carry a statement timeout for their applications. Arca's sessions set none, as
+        // pg_dump's do: a COPY longer than the timeout (here 100,000 rows against 20 ms) must not be stopped midway.
+        await using var sandbox = await PgSandbox.CreateAsync();
+        var source = await sandbox.NewDatabaseAsync("""
+            CREATE TABLE public.events (id integer PRIMARY KEY, body text NOT NULL);
+            INSERT INTO public.events SELECT g, repeat(md5(g::text), 4) FROM generate_series(1, 100000) AS g;
+            """);
+        var sourceName = PgTestServer.DatabaseName(source);
+        var target = await sandbox.NewDatabaseAsync();
+        var targetName = PgTestServer.DatabaseName(target);
+        foreach (var database in new[] { sourceName, targetName })
+        {
+            await PgTestServer.ExecuteAsync("postgres", $"ALTER DATABASE {database} SET statement_timeout = '20ms'");
+        }
+        (await PgTestServer.PsqlAsync(sourceName, "SHOW statement_timeout")).Trim().ShouldBe("20ms");
+
+        await sandbox.BackupAsync(source);
+        var restore = await sandbox.RunAsync("restore", "latest", "--database", sourceName, "--to", target, "--json");
+
+        restore.ShouldSucceed();
+        using (var json = restore.Json())
+        {
+            json.RootElement.GetProperty("verified").GetBoolean().ShouldBeTrue(restore.ToString());
+        }
+        foreach (var database in new[] { sourceName, targetName })
+        {
+            await PgTestServer.ExecuteAsync("postgres", $"ALTER DATABASE {database} RESET statement_timeout"); // for the test's own reads
+        }
+        (await PgTestServer.TableChecksumAsync(targetName, "public.events", "t.id")).ShouldBe(
+            await PgTestServer.TableChecksumAsync(sourceName, "public.events", "t.id"));
+    }
+
+    [Fact]
     public async Task Awkward_names_partitions_and_inheritance_restore_byte_identical()
     {
         await using var sandbox = await PgSandbox.CreateAsync();
