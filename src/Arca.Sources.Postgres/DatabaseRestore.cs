@@ -103,8 +103,8 @@ public sealed class DatabaseRestore(IBlobLoader loader)
         var postData = SchemaScript.Parse(await ReadTextAsync(database.PostData, cancellationToken));
         await RunSqlAsync(psql, target, database.PreData, "pre-data", cancellationToken);
 
-        // A table's indexes and key constraints build as soon as its rows are in, while the larger tables still load
-        // (each only reads its own table); those on other tables (partitioned parents) wait for every load.
+        // Each table's own indexes and key constraints (they only read that table); those on other tables (partitioned
+        // parents) wait for every load.
         var ofTable = database.Tables.ToDictionary(t => (t.Table!.Schema, t.Table.Name), _ => new List<string>());
         var afterLoads = new List<string>();
         foreach (var sql in postData.Independent)

@@ -24,20 +24,32 @@ internal sealed class RecordHash
     /// <summary>Bytes that make record_out quote a value (COPY text escapes start with a backslash, also here).</summary>
     private static readonly SearchValues<byte> Special = SearchValues.Create("\\\"(), \t\n\r\v\f"u8);
 
-    /// <summary>Rows whose record text may be longer are hashed as a stream (see <see cref="OfStreamed"/>).</summary>
+    /// <summary>The record of a row of no columns: its COPY text, an empty line, would read as one empty value.</summary>
+    private static readonly long NoColumns = (long)HashBytesExtended("()"u8);
+
+    private readonly int _columns;
+    // Rows whose record text may be longer are hashed as a stream (see OfStreamed).
     private readonly long _maxBuffered;
-
-    private byte[] _record = new byte[256];
-
-    /// <param name="maxBuffered">Tests set it to 0 to send every row down the streamed path.</param>
-    public RecordHash(long maxBuffered = 1 << 20) => _maxBuffered = maxBuffered;
     private readonly HashStream _hash = new();
     // Per field of a streamed row: whether record_out quotes it (null for NULL).
     private readonly List<bool?> _quoted = [];
+    private byte[] _record = new byte[256];
+
+    /// <param name="columns">The table's columns: a row of none is <c>()</c>.</param>
+    /// <param name="maxBuffered">Tests set it to 0 to send every row down the streamed path.</param>
+    public RecordHash(int columns, long maxBuffered = 1 << 20)
+    {
+        _columns = columns;
+        _maxBuffered = maxBuffered;
+    }
 
     /// <summary>The hash of one row given as COPY text, without its newline.</summary>
     public long Of(ReadOnlySpan<byte> copyRow)
     {
+        if (_columns == 0)
+        {
+            return NoColumns;
+        }
         // The longest record text: every byte a doubled quote, plus quotes, a comma per column and the parentheses.
         var most = 2L * copyRow.Length + 2L * copyRow.Count((byte)'\t') + 4;
         return most <= _maxBuffered ? OfBuffered(copyRow, (int)most) : OfStreamed(copyRow);
@@ -52,16 +64,13 @@ internal sealed class RecordHash
         }
         var record = new BufferSink(_record);
         record.Put((byte)'(');
-        var first = true;
-        while (true)
+        var fields = new Fields(copyRow);
+        while (fields.Next(out var field, out var first))
         {
-            var tab = copyRow.IndexOf((byte)'\t');
-            var field = tab < 0 ? copyRow : copyRow[..tab];
             if (!first)
             {
                 record.Put((byte)',');
             }
-            first = false;
             if (!field.SequenceEqual("\\N"u8))
             {
                 // Written one place to the right, where an opening quote may go; moved back if none is needed.
@@ -77,11 +86,6 @@ internal sealed class RecordHash
                     record.At--;
                 }
             }
-            if (tab < 0)
-            {
-                break;
-            }
-            copyRow = copyRow[(tab + 1)..];
         }
         record.Put((byte)')');
         return (long)HashBytesExtended(_record.AsSpan(0, record.At));
@@ -95,57 +99,77 @@ internal sealed class RecordHash
     {
         _quoted.Clear();
         long length = 2; // the parentheses
-        var fields = copyRow;
-        while (true)
+        var fields = new Fields(copyRow);
+        while (fields.Next(out var field, out var first))
         {
-            var tab = fields.IndexOf((byte)'\t');
-            var field = tab < 0 ? fields : fields[..tab];
+            length += first ? 0 : 1; // the comma
             if (field.SequenceEqual("\\N"u8))
             {
                 _quoted.Add(null);
+                continue;
             }
-            else
-            {
-                var counter = new Counter();
-                var quote = Emit(field, ref counter);
-                _quoted.Add(quote);
-                length += counter.Bytes + (quote ? 2 : 0);
-            }
-            if (tab < 0)
-            {
-                break;
-            }
-            length++; // the comma
-            fields = fields[(tab + 1)..];
+            var counter = new Counter();
+            var quote = Emit(field, ref counter);
+            _quoted.Add(quote);
+            length += counter.Bytes + (quote ? 2 : 0);
         }
 
         _hash.Start((uint)length);
         _hash.Put((byte)'(');
-        for (var i = 0; i < _quoted.Count; i++)
+        fields = new Fields(copyRow);
+        for (var i = 0; fields.Next(out var field, out var first); i++)
         {
-            var tab = copyRow.IndexOf((byte)'\t');
-            var field = tab < 0 ? copyRow : copyRow[..tab];
-            if (i > 0)
+            if (!first)
             {
                 _hash.Put((byte)',');
             }
             if (_quoted[i] is { } quote)
             {
+                var hash = _hash;
                 if (quote)
                 {
-                    _hash.Put((byte)'"');
+                    hash.Put((byte)'"');
                 }
-                var hash = _hash;
                 Emit(field, ref hash);
                 if (quote)
                 {
-                    _hash.Put((byte)'"');
+                    hash.Put((byte)'"');
                 }
             }
-            copyRow = tab < 0 ? default : copyRow[(tab + 1)..];
         }
         _hash.Put((byte)')');
         return (long)_hash.Finish();
+    }
+
+    /// <summary>The tab-separated fields of a row of COPY text, in order (a row ending in a tab ends in an empty field).</summary>
+    private ref struct Fields(ReadOnlySpan<byte> row)
+    {
+        private ReadOnlySpan<byte> _rest = row;
+        private bool _started;
+        private bool _done;
+
+        public bool Next(out ReadOnlySpan<byte> field, out bool first)
+        {
+            first = !_started;
+            _started = true;
+            if (_done)
+            {
+                field = default;
+                return false;
+            }
+            var tab = _rest.IndexOf((byte)'\t');
+            if (tab < 0)
+            {
+                field = _rest;
+                _done = true;
+            }
+            else
+            {
+                field = _rest[..tab];
+                _rest = _rest[(tab + 1)..];
+            }
+            return true;
+        }
     }
 
     /// <summary>Where <see cref="Emit{TSink}"/> puts a value's bytes: a count of them, or the hash.</summary>

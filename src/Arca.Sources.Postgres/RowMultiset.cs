@@ -42,7 +42,7 @@ internal readonly record struct RowMultiset(long Rows, Int128 Sum)
         await using var probe = new NpgsqlCommand(
             "SELECT pg_catalog.hashtextextended(ROW(E'\\u00e0\\u0085', '', 'a\"b\\c,(x)', NULL::text, E'\\u00a0')::text, 0::bigint)", connection);
         var server = (long)(await probe.ExecuteScalarAsync(cancellationToken))!;
-        return server == new RecordHash().Of(ProbeCopyText);
+        return server == new RecordHash(columns: 5).Of(ProbeCopyText);
     }
 
     /// <summary>The probe record of <see cref="ServerDigestsAsync"/> as COPY text: the same five values.</summary>
@@ -88,10 +88,7 @@ internal readonly record struct RowMultiset(long Rows, Int128 Sum)
     /// <summary>Digests rows of a table of <paramref name="columns"/> columns, given as COPY text.</summary>
     internal sealed class Builder(int columns)
     {
-        /// <summary>The record of a row of no columns, <c>()</c>: its COPY text, an empty line, would read as one empty value.</summary>
-        private static readonly long NoColumns = (long)RecordHash.HashBytesExtended("()"u8);
-
-        private readonly RecordHash _hash = new();
+        private readonly RecordHash _hash = new(columns);
         private long _rows;
         private Int128 _sum;
 
@@ -100,7 +97,7 @@ internal readonly record struct RowMultiset(long Rows, Int128 Sum)
         /// <summary>One row, without its newline.</summary>
         public void AddRow(ReadOnlySpan<byte> row)
         {
-            _sum += columns == 0 ? NoColumns : _hash.Of(row);
+            _sum += _hash.Of(row);
             _rows++;
         }
 

@@ -86,8 +86,8 @@ public sealed class RowDigestTests
                 connection.Execute("CREATE TEMP TABLE hashes AS SELECT row_number() OVER (ORDER BY t.id) AS n, hashtextextended(ROW(" + row + ")::text, 0) AS h "
                     + $"FROM public.{table.Name} AS t");
                 // Both ways of hashing here: in a buffer (rows up to 1 MiB of record text), and streamed (longer rows).
-                var buffered = new RecordHash();
-                var streamed = new RecordHash(maxBuffered: 0);
+                var buffered = new RecordHash(table.Columns.Count);
+                var streamed = new RecordHash(table.Columns.Count, maxBuffered: 0);
                 for (var i = 0; i < copyRows.Count; i++)
                 {
                     var server = long.Parse(connection.Execute($"SELECT h FROM hashes WHERE n = {i + 1}")!, CultureInfo.InvariantCulture);
