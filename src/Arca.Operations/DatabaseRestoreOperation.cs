@@ -19,6 +19,8 @@ public sealed record DatabaseRestoreRequest
     public int Jobs { get; init; } = 2;
     /// <summary>Whole-database restore: read every table back after the restore and compare its rows with what was loaded.</summary>
     public bool ReadBack { get; init; } = true;
+    /// <summary>Whole-database restore: let idle connections join the load of a large table (<see cref="DatabaseRestoreOptions.SplitTables"/>).</summary>
+    public bool SplitTables { get; init; }
     /// <summary>For a SQLite target: how long to wait for another connection's lock.</summary>
     public TimeSpan SqliteTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
@@ -28,6 +30,11 @@ public sealed record DatabaseRestoreRequest
     public static ArcaException NoVerifyMisplaced() => new(ErrorCode.Usage,
         "--no-verify applies to a whole-database restore (--database NAME --to postgresql://...); other restores always check what they wrote.",
         "Leave --no-verify out.");
+
+    /// <summary>--split-tables given to any restore but a whole PostgreSQL database's.</summary>
+    public static ArcaException SplitTablesMisplaced() => new(ErrorCode.Usage,
+        "--split-tables applies to a whole-database restore (--database NAME --to postgresql://...).",
+        "Leave --split-tables out.");
 
     public void Validate()
     {
@@ -53,6 +60,10 @@ public sealed record DatabaseRestoreRequest
         if (Tables.Count > 0 && !ReadBack)
         {
             throw NoVerifyMisplaced();
+        }
+        if (SplitTables && (Tables.Count > 0 || ToSqlite))
+        {
+            throw SplitTablesMisplaced();
         }
     }
 }
@@ -141,7 +152,8 @@ public sealed class DatabaseRestoreOperation
         var databases = await FindDatabasesAsync(repository, snapshot, request.Database, cancellationToken);
         await session.LockAsync(LockKind.Shared, "restore", cancellationToken);
         var target = PostgresLocation.Parse(request.To);
-        var result = await new DatabaseRestore(repository).RunAsync(target, databases[0], request.Jobs, request.ReadBack, targetChecked, cancellationToken);
+        var options = new DatabaseRestoreOptions { Jobs = request.Jobs, ReadBack = request.ReadBack, SplitTables = request.SplitTables };
+        var result = await new DatabaseRestore(repository).RunAsync(target, databases[0], options, targetChecked, cancellationToken);
         return (id, result);
     }
 

@@ -1,32 +1,49 @@
 namespace Arca.Sources.Postgres;
 
 /// <summary>
-/// Work items shared out over a few connections, each opened once by its worker: how backups read tables,
-/// and restores load, index and verify them, with <c>--jobs</c> connections. Items are taken in the order given
-/// (callers put the largest first, so no worker is left with a big one at the end).
+/// Work items shared out over a few connections, each opened once by its worker: how restores load, index and verify
+/// tables, with <c>--jobs</c> connections. Items are taken in the order given (callers put the largest first, so no
+/// worker is left with a big one at the end). Once an item fails, no worker takes another.
 /// </summary>
 internal static class ConnectionWorkers
 {
+    /// <param name="idle">
+    /// Called by a worker that finds no item left, again until it says false: a worker may help with an item another
+    /// took (see <see cref="TableLoad.TryJoin"/>).
+    /// </param>
     public static async Task RunAsync<TItem, TConnection>(IEnumerable<TItem> items, int jobs, Func<Task<TConnection>> open,
-        Func<TConnection, TItem, Task> work, CancellationToken cancellationToken)
+        Func<TConnection, TItem, Task> work, CancellationToken cancellationToken, Func<TConnection, Task<bool>>? idle = null)
         where TConnection : IAsyncDisposable
     {
         var queue = new Queue<TItem>(items);
-        var workers = Math.Min(Math.Max(1, jobs), Math.Max(1, queue.Count));
+        // A worker beyond the items only has work if it may help with one.
+        var workers = idle is null ? Math.Min(Math.Max(1, jobs), Math.Max(1, queue.Count)) : Math.Max(1, jobs);
+        using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         await Task.WhenAll(Enumerable.Range(0, workers).Select(_ => Task.Run(async () =>
         {
-            await using var connection = await open();
-            while (true)
+            try
             {
-                TItem? item;
-                lock (queue)
+                await using var connection = await open();
+                while (!failed.IsCancellationRequested)
                 {
-                    if (!queue.TryDequeue(out item))
+                    TItem? item;
+                    lock (queue)
                     {
-                        return;
+                        if (!queue.TryDequeue(out item))
+                        {
+                            break;
+                        }
                     }
+                    await work(connection, item);
                 }
-                await work(connection, item);
+                while (idle is not null && !failed.IsCancellationRequested && await idle(connection))
+                {
+                }
+            }
+            catch
+            {
+                await failed.CancelAsync();
+                throw;
             }
         }, cancellationToken)));
     }

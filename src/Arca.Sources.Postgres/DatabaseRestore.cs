@@ -16,6 +16,23 @@ public sealed record DatabaseRestoreResult(IReadOnlyList<RestoredTable> Tables, 
     public bool Verified => Tables.All(t => t.ChecksumMatches && t.Rows == t.RowsAfter);
 }
 
+/// <summary>How a whole-database restore runs.</summary>
+public sealed record DatabaseRestoreOptions
+{
+    /// <summary>Connections that load, index and verify tables at once.</summary>
+    public int Jobs { get; init; } = 2;
+
+    /// <summary>Have every restored table digested, once its indexes are built, and compare its rows with the ones loaded.</summary>
+    public bool ReadBack { get; init; } = true;
+
+    /// <summary>
+    /// Let a connection with no table left join the load of a large table (see <see cref="TableLoad"/>): two server
+    /// processes parse its rows, but they lie in another physical order than the original's, so pg_dump of the copy lists
+    /// them in another order. Off by default, as pg_restore keeps each table's order.
+    /// </summary>
+    public bool SplitTables { get; init; }
+}
+
 /// <summary>The parts of a database entry in a snapshot, as a whole-database restore needs them.</summary>
 public sealed record DatabaseEntry(Node Entry, Node PreData, Node PostData, IReadOnlyList<Node> Tables)
 {
@@ -56,13 +73,13 @@ public sealed class DatabaseRestore(IBlobLoader loader)
     }
 
     /// <param name="targetChecked"><see cref="CheckTargetAsync"/> begun by the caller, or null to run it here.</param>
-    public async Task<DatabaseRestoreResult> RunAsync(PostgresLocation target, DatabaseEntry database, int jobs, bool readBack, Task? targetChecked,
+    public async Task<DatabaseRestoreResult> RunAsync(PostgresLocation target, DatabaseEntry database, DatabaseRestoreOptions options, Task? targetChecked,
         CancellationToken cancellationToken)
     {
         await (targetChecked ?? CheckTargetAsync(target, cancellationToken));
         try
         {
-            return await OpenAndRunAsync(target, database, Math.Max(1, jobs), readBack, cancellationToken);
+            return await OpenAndRunAsync(target, database, options with { Jobs = Math.Max(1, options.Jobs) }, cancellationToken);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested && PostgresErrors.Translate(ex, target) is { } error)
         {
@@ -70,14 +87,15 @@ public sealed class DatabaseRestore(IBlobLoader loader)
         }
     }
 
-    private async Task<DatabaseRestoreResult> OpenAndRunAsync(PostgresLocation target, DatabaseEntry database, int jobs, bool readBack, CancellationToken cancellationToken)
+    private async Task<DatabaseRestoreResult> OpenAndRunAsync(PostgresLocation target, DatabaseEntry database, DatabaseRestoreOptions options,
+        CancellationToken cancellationToken)
     {
         // The loads' connections open while psql applies the pre-data section: each costs a server process's start.
-        var opening = new ConcurrentQueue<Task<NpgsqlConnection>>(Enumerable.Range(0, Math.Min(jobs, database.Tables.Count))
+        var opening = new ConcurrentQueue<Task<NpgsqlConnection>>(Enumerable.Range(0, LoadConnections(database.Tables, options))
             .Select(_ => Task.Run(() => PostgresErrors.OpenAsync(target, cancellationToken), CancellationToken.None)));
         try
         {
-            return await RunCoreAsync(target, database, jobs, readBack, opening, cancellationToken);
+            return await RunCoreAsync(target, database, options, opening, cancellationToken);
         }
         finally
         {
@@ -96,9 +114,10 @@ public sealed class DatabaseRestore(IBlobLoader loader)
         }
     }
 
-    private async Task<DatabaseRestoreResult> RunCoreAsync(PostgresLocation target, DatabaseEntry database, int jobs, bool readBack,
+    private async Task<DatabaseRestoreResult> RunCoreAsync(PostgresLocation target, DatabaseEntry database, DatabaseRestoreOptions options,
         ConcurrentQueue<Task<NpgsqlConnection>> opening, CancellationToken cancellationToken)
     {
+        var (jobs, readBack) = (options.Jobs, options.ReadBack);
         var psql = PgTools.Find("psql");
         var postData = SchemaScript.Parse(await ReadTextAsync(database.PostData, cancellationToken));
         await RunSqlAsync(psql, target, database.PreData, "pre-data", cancellationToken);
@@ -151,7 +170,7 @@ public sealed class DatabaseRestore(IBlobLoader loader)
         try
         {
             var loaded = await LoadTablesAsync(() => opening.TryDequeue(out var next) ? next : PostgresErrors.OpenAsync(target, failed.Token),
-                database.Tables.OrderByDescending(t => t.Size).ToList(), jobs, readBack, (table, rows) =>
+                database.Tables.OrderByDescending(t => t.Size).ToList(), options, (table, rows) =>
             {
                 var statements = ofTable[(table.Table!.Schema, table.Table.Name)];
                 var build = Beside(() => BuildAsync(target, schemaConnections, statements, slots, failed.Token));
@@ -203,15 +222,23 @@ public sealed class DatabaseRestore(IBlobLoader loader)
             await failed.CancelAsync();
             var running = Running(beside);
             await Task.WhenAll(running.Select(t => t.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default)));
-            if (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested &&
-                running.Where(t => t.IsFaulted).SelectMany(t => t.Exception!.InnerExceptions).FirstOrDefault(e => e is not OperationCanceledException) is { } cause)
+            var cause = ex is OperationCanceledException && !cancellationToken.IsCancellationRequested
+                ? running.Where(t => t.IsFaulted).SelectMany(t => t.Exception!.InnerExceptions).FirstOrDefault(e => e is not OperationCanceledException) ?? ex
+                : ex;
+            if (!cancellationToken.IsCancellationRequested && PostgresErrors.Translate(cause, target) is { } error)
             {
-                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(cause);
+                // The server's error, said as it is, but the schema has applied: what was written stays.
+                throw new ArcaException(error.Code, error.Message, PartlyRestoredHint, cause);
             }
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(cause);
             throw;
         }
         return new DatabaseRestoreResult([.. checks.OrderBy(c => c.Table, StringComparer.Ordinal)], database.Info.Sequences?.Count ?? 0, readBack);
     }
+
+    /// <summary>How to mend a restore that failed once the schema had applied: the target holds part of it.</summary>
+    private const string PartlyRestoredHint =
+        "The target database holds part of the restore: mend the cause, then drop it, create it empty again and run the restore again.";
 
     /// <summary>Sets every sequence to exactly its value in the snapshot, and fills the materialized views that were filled.</summary>
     private static async Task SetSequencesAndViewsAsync(PostgresLocation target, DatabaseInfo info, CancellationToken cancellationToken)
@@ -232,25 +259,77 @@ public sealed class DatabaseRestore(IBlobLoader loader)
     }
 
     /// <summary>
-    /// Loads every table, largest first, over <paramref name="jobs"/> connections, each table frozen as it loads (see
-    /// <see cref="TableLoad"/>). Returns what each was loaded with: its rows' digest if <paramref name="digest"/>, else their count.
+    /// Loads every table, largest first, over as many connections as jobs. With <see cref="DatabaseRestoreOptions.SplitTables"/>,
+    /// a table of at least <see cref="JoinableBytes"/> loads so that a connection with no table left can join it (see
+    /// <see cref="TableLoad"/>); any other is frozen as it loads. Returns what each was loaded with: its rows' digest if
+    /// the tables are to be read back, else their count.
     /// </summary>
-    private async Task<Dictionary<Node, RowMultiset>> LoadTablesAsync(Func<Task<NpgsqlConnection>> open, IReadOnlyList<Node> largestFirst, int jobs, bool digest,
-        Action<Node, RowMultiset> tableLoaded, CancellationToken cancellationToken)
+    private async Task<Dictionary<Node, RowMultiset>> LoadTablesAsync(Func<Task<NpgsqlConnection>> open, IReadOnlyList<Node> largestFirst,
+        DatabaseRestoreOptions options, Action<Node, RowMultiset> tableLoaded, CancellationToken cancellationToken)
     {
+        var (jobs, digest) = (options.Jobs, options.ReadBack);
         var loaded = new Dictionary<Node, RowMultiset>();
+        var running = new List<TableLoad>();
         await ConnectionWorkers.RunAsync(largestFirst, jobs, open, async (connection, table) =>
         {
             var info = table.Table!;
-            var rows = await TableLoad.RunAsync(loader, table, connection, CopySql(table), new TableName(info.Schema, info.Name), digest, cancellationToken);
+            var joinable = Joinable(table, options);
+            var load = TableLoad.Start(loader, table, joinable, digest, cancellationToken);
+            lock (running)
+            {
+                running.Add(load);
+            }
+            RowMultiset rows;
+            try
+            {
+                rows = await load.RunAsync(connection, CopySql(table), joinable ? null : new TableName(info.Schema, info.Name), cancellationToken);
+            }
+            catch (PostgresException ex)
+            {
+                throw new ArcaException(ErrorCode.DatabaseFailed, $"The server refused the rows of {info.QualifiedName}: {ex.MessageText}.", PartlyRestoredHint, ex);
+            }
+            finally
+            {
+                lock (running)
+                {
+                    running.Remove(load);
+                }
+            }
             lock (loaded)
             {
                 loaded.Add(table, rows);
             }
             tableLoaded(table, rows);
-        }, cancellationToken);
+        }, cancellationToken, idle: !largestFirst.Any(t => Joinable(t, options)) ? null : async connection =>
+        {
+            // No table left for this connection: help send the rows of the load with the most still to read.
+            TableLoad? most;
+            lock (running)
+            {
+                most = running.Where(l => l.CanJoin && l.Remaining >= JoinableBytes / 4).MaxBy(l => l.Remaining);
+            }
+            if (most?.TryJoin(connection, CopySql(most.Node), cancellationToken) is not { } part)
+            {
+                return most is not null; // that one closed a moment ago: look again
+            }
+            await part;
+            return true;
+        });
         return loaded;
     }
+
+    /// <summary>
+    /// With <see cref="DatabaseRestoreOptions.SplitTables"/>, tables this large load so that idle connections can join
+    /// (<see cref="TableLoad"/>): sharing a table's parse between server processes outweighs freezing its rows, and a
+    /// smaller one is done before a joiner would have helped much.
+    /// </summary>
+    private const long JoinableBytes = 32L << 20;
+
+    private static bool Joinable(Node table, DatabaseRestoreOptions options) => options.SplitTables && options.Jobs > 1 && table.Size >= JoinableBytes;
+
+    /// <summary>How many connections the loads use: one a table up to the jobs, or all of them where one table may be shared.</summary>
+    private static int LoadConnections(IReadOnlyList<Node> tables, DatabaseRestoreOptions options) =>
+        tables.Any(t => Joinable(t, options)) ? options.Jobs : Math.Min(options.Jobs, tables.Count);
 
     private static string CopySql(Node node)
     {

@@ -70,6 +70,13 @@ internal static class PostgresErrors
         "SET synchronize_seqscans = off; SET row_security = off; " +
         "SET statement_timeout = 0; SET lock_timeout = 0; SET idle_in_transaction_session_timeout = 0";
 
+    /// <summary>
+    /// The server's detail of an error, unless Npgsql held it back: it says so in the detail's place when the detail may
+    /// hold a row's values (and the connection did not ask for them), which is no use to print.
+    /// </summary>
+    private static string? Detail(PostgresException pg) =>
+        pg.Detail is { Length: > 0 } detail && !detail.StartsWith("Detail redacted", StringComparison.Ordinal) ? detail : null;
+
     /// <summary>An <see cref="ArcaException"/> for a database failure, or null for anything else (a bug, a cancellation).</summary>
     public static ArcaException? Translate(Exception ex, PostgresLocation location)
     {
@@ -101,7 +108,7 @@ internal static class PostgresErrors
                         $"The PostgreSQL server at {where} is shutting down or starting: {pg.MessageText}.",
                         "Run the command again once the server is up.", ex),
                     _ => new ArcaException(ErrorCode.DatabaseFailed,
-                        $"PostgreSQL at {where} reported an error: {pg.MessageText}{(pg.Detail is { Length: > 0 } d ? $" ({d})" : "")}.",
+                        $"PostgreSQL at {where} reported an error: {pg.MessageText}{(Detail(pg) is { } d ? $" ({d})" : "")}.",
                         pg.Hint is { Length: > 0 } h ? h : "Nothing was written; mend the cause and run the command again.", ex),
                 };
             case NpgsqlException { InnerException: SocketException socket }:

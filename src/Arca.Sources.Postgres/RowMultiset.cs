@@ -13,6 +13,9 @@ namespace Arca.Sources.Postgres;
 /// </summary>
 internal readonly record struct RowMultiset(long Rows, Int128 Sum)
 {
+    /// <summary>The digest of both sets of rows together (a table loaded in parts).</summary>
+    public RowMultiset Plus(RowMultiset other) => new(Rows + other.Rows, Sum + other.Sum);
+
     /// <summary>Digests rows of COPY text read from <paramref name="rows"/>.</summary>
     public static async Task<RowMultiset> OfAsync(Stream rows, int columns, CancellationToken cancellationToken)
     {

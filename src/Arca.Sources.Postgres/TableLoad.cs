@@ -7,48 +7,227 @@ using Npgsql;
 namespace Arca.Sources.Postgres;
 
 /// <summary>
-/// Streams a table entry's rows into <c>COPY ... FROM STDIN</c> on one connection. A reader task decodes the rows
-/// and hashes them (the entry's checksum) while the connection sends the previous chunk, and the COPY completes only
-/// once the whole stream has matched the checksum: rows that are not the ones backed up never land.
+/// A table entry's rows on their way into <c>COPY ... FROM STDIN</c>. One reader task decodes the rows and hashes them
+/// (the entry's checksum) into chunks of whole rows; one connection sends them (the lead's, <see cref="RunAsync"/>),
+/// or, in a load started as joinable, as many as <see cref="TryJoin"/> adds, each in a COPY of its own. Every COPY
+/// completes only once the whole stream has matched the checksum: rows that are not the ones backed up never land.
 /// </summary>
-internal static class TableLoad
+/// <remarks>
+/// Why join: the server parses a COPY's rows in one process, and on a large table that parse is most of a restore's
+/// time. Two COPYs into one table run in two server processes: on the benchmark's items table (266 MB of rows) 1.8 s
+/// against 3.0-3.5 s for one. A joinable load cannot freeze its rows (only one transaction can truncate the table),
+/// so a table's first scan after it marks its pages; that cost 0.06 s on the same table's primary key build.
+/// </remarks>
+internal sealed class TableLoad
 {
-    /// <summary>Rows are handed from the reader to the connection in chunks of about this many bytes.</summary>
+    /// <summary>Rows are handed from the reader to the connections in chunks of about this many bytes.</summary>
     private const int ChunkBytes = 1 << 20;
 
-    /// <summary>
-    /// Loads <paramref name="node"/>'s rows with <paramref name="copy"/> and returns what was loaded: the rows' digest
-    /// if <paramref name="digest"/> is set (it costs a hash of every row), else only their count.
-    /// With <paramref name="freeze"/> (the table COPY loads, new and empty), that table is truncated and loaded in one
-    /// transaction of this method's own, with COPY's FREEZE: the rows are written as already visible to all, so the
-    /// first scan after the load (an index build) does not have to mark every page and write it again. It made a
-    /// whole-database restore of the benchmark fixture about 1.2 s faster, more than loading one table over two
-    /// connections did (which cannot freeze: only one transaction can truncate).
-    /// </summary>
-    public static async Task<RowMultiset> RunAsync(IBlobLoader loader, Node node, NpgsqlConnection connection, string copy, TableName? freeze,
-        bool digest, CancellationToken cancellationToken)
+    private readonly Node _node;
+    private readonly bool _digest;
+    private readonly CancellationTokenSource _stop;
+    private readonly Channel<Chunk> _chunks;
+    private readonly Task<bool> _reader;
+    private readonly List<Part> _joined = [];
+    private readonly TaskCompletionSource<bool> _decision = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private bool _closed;
+    private long _read;
+
+    private TableLoad(IBlobLoader loader, Node node, bool joinable, bool digest, CancellationToken cancellationToken)
     {
-        var info = node.Table!;
-        await using var transaction = freeze is null ? null : await connection.BeginTransactionAsync(cancellationToken);
-        if (freeze is not null)
+        _node = node;
+        Joinable = joinable;
+        _digest = digest;
+        _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        _chunks = Channel.CreateBounded<Chunk>(new BoundedChannelOptions(2) { SingleReader = !joinable, SingleWriter = true });
+        _reader = Task.Run(() => ReadAsync(loader, _stop.Token), _stop.Token);
+    }
+
+    public Node Node => _node;
+
+    /// <summary>Whether other connections may join this load (it was started so: it does not freeze).</summary>
+    public bool Joinable { get; }
+
+    /// <summary>Whether <see cref="TryJoin"/> would take a connection now: the load is joinable and its rows are not all read.</summary>
+    public bool CanJoin
+    {
+        get
         {
-            await PostgresErrors.ExecuteAsync(connection, $"TRUNCATE ONLY {freeze.Value.Sql}", cancellationToken);
-            copy += " (FREEZE)";
+            lock (_joined)
+            {
+                return Joinable && !_closed && !_reader.IsCompleted && !_stop.IsCancellationRequested;
+            }
         }
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var chunks = Channel.CreateBounded<Chunk>(new BoundedChannelOptions(2) { SingleReader = true, SingleWriter = true });
-        var reader = Task.Run(() => ReadAsync(loader, node, chunks.Writer, stop.Token), stop.Token);
+    }
+
+    /// <summary>About how many bytes of rows are still to be read: what a connection that joined now would share in.</summary>
+    public long Remaining => Math.Max(0, _node.Size - Interlocked.Read(ref _read));
+
+    /// <summary>
+    /// Begins reading <paramref name="node"/>'s rows. With <paramref name="joinable"/>, other connections may share the
+    /// sending (<see cref="TryJoin"/>). With <paramref name="digest"/>, what is loaded is digested (it costs a hash of
+    /// every row); else only counted.
+    /// </summary>
+    public static TableLoad Start(IBlobLoader loader, Node node, bool joinable, bool digest, CancellationToken cancellationToken) =>
+        new(loader, node, joinable, digest, cancellationToken);
+
+    /// <summary>Loads <paramref name="node"/>'s rows over one connection (see <see cref="RunAsync(NpgsqlConnection, string, TableName?, CancellationToken)"/>).</summary>
+    public static Task<RowMultiset> RunAsync(IBlobLoader loader, Node node, NpgsqlConnection connection, string copy, TableName? freeze,
+        bool digest, CancellationToken cancellationToken) =>
+        Start(loader, node, joinable: false, digest, cancellationToken).RunAsync(connection, copy, freeze, cancellationToken);
+
+    /// <summary>
+    /// Sends rows with <paramref name="copy"/> on <paramref name="connection"/> until there are no more, then waits for
+    /// the connections that joined; returns what all of them loaded: the rows' digest, or only their count.
+    /// With <paramref name="freeze"/> (the table COPY loads, new and empty; not in a joinable load), that table is truncated
+    /// and loaded in one transaction of this method's own, with COPY's FREEZE: the rows are written as already visible to
+    /// all, so the first scan after the load (an index build) does not have to mark every page and write it again.
+    /// In a joinable load each connection's COPY runs in a transaction of its own, and none commits before every COPY has
+    /// completed: a row the server refuses on one connection leaves no rows from the others.
+    /// </summary>
+    public async Task<RowMultiset> RunAsync(NpgsqlConnection connection, string copy, TableName? freeze, CancellationToken cancellationToken)
+    {
+        if (freeze is not null && Joinable)
+        {
+            throw new InvalidOperationException("A load others may join cannot freeze its rows.");
+        }
+        Exception? failure = null;
+        RowMultiset loaded = default;
+        NpgsqlTransaction? transaction = null;
+        try
+        {
+            try
+            {
+                transaction = freeze is null && !Joinable ? null : await connection.BeginTransactionAsync(cancellationToken);
+                if (freeze is not null)
+                {
+                    await PostgresErrors.ExecuteAsync(connection, $"TRUNCATE ONLY {freeze.Value.Sql}", cancellationToken);
+                    copy += " (FREEZE)";
+                }
+                loaded = await SendAsync(connection, copy, cancellationToken);
+            }
+            catch (Exception ex)
+            {
+                failure = ex;
+                await _stop.CancelAsync();
+            }
+            Part[] joined;
+            lock (_joined)
+            {
+                _closed = true;
+                joined = [.. _joined];
+            }
+            await Task.WhenAll(joined.Select(j => Quietly(j.Copied)).Append(Quietly(_reader)));
+            var commit = failure is null && joined.All(j => j.Copied.IsCompletedSuccessfully);
+            _decision.SetResult(commit);
+            if (transaction is not null && commit)
+            {
+                try
+                {
+                    await transaction.CommitAsync(cancellationToken);
+                }
+                catch (Exception ex)
+                {
+                    failure = ex;
+                }
+            }
+            await Task.WhenAll(joined.Select(j => Quietly(j.Finished)));
+            // When a joined connection failed first, the rest stopped because of it, and its error is the one to report.
+            var errors = new[] { failure }.Concat(joined.SelectMany(j => new[] { ErrorOf(j.Copied), ErrorOf(j.Finished) })).OfType<Exception>().ToList();
+            if ((errors.FirstOrDefault(e => e is not OperationCanceledException) ?? errors.FirstOrDefault()) is { } cause)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(cause);
+            }
+            foreach (var part in joined)
+            {
+                loaded = loaded.Plus(part.Copied.Result);
+            }
+            return loaded;
+        }
+        finally
+        {
+            _decision.TrySetResult(false);
+            if (transaction is not null)
+            {
+                await transaction.DisposeAsync(); // rolls back what was not committed
+            }
+            _stop.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Adds <paramref name="connection"/> to a joinable load still running: it sends a share of the rows left, with
+    /// <paramref name="copy"/>, in a transaction that commits when the lead's does. Null if the load can no longer be
+    /// joined. The task it returns never fails: the lead (<see cref="RunAsync(NpgsqlConnection, string, TableName?, CancellationToken)"/>)
+    /// reports what went wrong.
+    /// </summary>
+    public Task? TryJoin(NpgsqlConnection connection, string copy, CancellationToken cancellationToken)
+    {
+        lock (_joined)
+        {
+            if (!CanJoin)
+            {
+                return null;
+            }
+            var copied = new TaskCompletionSource<RowMultiset>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var finished = Task.Run(async () =>
+            {
+                NpgsqlTransaction? transaction = null;
+                try
+                {
+                    try
+                    {
+                        transaction = await connection.BeginTransactionAsync(cancellationToken);
+                        copied.SetResult(await SendAsync(connection, copy, cancellationToken));
+                    }
+                    catch (Exception ex)
+                    {
+                        await _stop.CancelAsync();
+                        copied.SetException(ex);
+                        return;
+                    }
+                    if (await _decision.Task)
+                    {
+                        await transaction.CommitAsync(cancellationToken);
+                    }
+                }
+                finally
+                {
+                    if (transaction is not null)
+                    {
+                        await transaction.DisposeAsync(); // rolls back what was not committed
+                    }
+                }
+            }, CancellationToken.None);
+            var part = new Part(copied.Task, finished);
+            _joined.Add(part);
+            return Quietly(finished);
+        }
+    }
+
+    /// <summary>A joined connection's share: its COPY completed (or failed), then its transaction ended.</summary>
+    private sealed record Part(Task<RowMultiset> Copied, Task Finished);
+
+    private static Exception? ErrorOf(Task task) =>
+        task.IsFaulted ? task.Exception!.InnerException : task.IsCanceled ? new OperationCanceledException() : null;
+
+    private static Task Quietly(Task task) => task.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+
+    /// <summary>One connection's COPY: takes chunks until none are left, and completes once the reader has matched the checksum.</summary>
+    private async Task<RowMultiset> SendAsync(NpgsqlConnection connection, string copy, CancellationToken cancellationToken)
+    {
+        var info = _node.Table!;
         var loaded = new RowMultiset.Builder(info.Columns.Count);
         var writer = (NpgsqlCopyTextWriter)await connection.BeginTextImportAsync(copy, cancellationToken);
         var complete = false;
         try
         {
             var raw = writer.BaseStream;
-            await foreach (var chunk in chunks.Reader.ReadAllAsync(cancellationToken))
+            await foreach (var chunk in _chunks.Reader.ReadAllAsync(cancellationToken))
             {
                 try
                 {
-                    loaded.AddRows(chunk.Buffer.AsSpan(0, chunk.Length), digest);
+                    loaded.AddRows(chunk.Buffer.AsSpan(0, chunk.Length), _digest);
                     await raw.WriteAsync(chunk.Buffer.AsMemory(0, chunk.Length), cancellationToken);
                 }
                 finally
@@ -56,7 +235,7 @@ internal static class TableLoad
                     BufferPool.Shared.Return(chunk.Buffer);
                 }
             }
-            if (!await reader)
+            if (!await _reader)
             {
                 throw new ArcaException(ErrorCode.RepositoryDamaged, $"The rows of {info.QualifiedName} read from the snapshot do not match its checksum; nothing was written.",
                     "Run 'arca check --read-data' to find the damage.");
@@ -67,7 +246,7 @@ internal static class TableLoad
         {
             if (!complete)
             {
-                await stop.CancelAsync();
+                await _stop.CancelAsync();
                 // Disposing the writer would complete the COPY: cancel it, so the rows never land. What went wrong is
                 // already on its way up; a connection broken by it may fail the cancel too, which adds nothing.
                 try
@@ -77,7 +256,7 @@ internal static class TableLoad
                 catch (Exception ex) when (ex is NpgsqlException or IOException or ObjectDisposedException or InvalidOperationException)
                 {
                 }
-                await reader.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+                await Quietly(_reader);
                 // A cancelled COPY has ended: disposing its writer may say so, and must not hide the error on its way up.
                 try
                 {
@@ -92,20 +271,17 @@ internal static class TableLoad
                 await writer.DisposeAsync();
             }
         }
-        if (transaction is not null)
-        {
-            await transaction.CommitAsync(cancellationToken);
-        }
         return loaded.Result;
     }
 
     private sealed record Chunk(byte[] Buffer, int Length);
 
     /// <summary>Decodes the rows into chunks that each end at a row's end; true if they matched the entry's checksum.</summary>
-    private static async Task<bool> ReadAsync(IBlobLoader loader, Node node, ChannelWriter<Chunk> chunks, CancellationToken cancellationToken)
+    private async Task<bool> ReadAsync(IBlobLoader loader, CancellationToken cancellationToken)
     {
+        var chunks = _chunks.Writer;
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        await using var content = RowDelta.OpenRows(loader, node);
+        await using var content = RowDelta.OpenRows(loader, _node);
         var buffer = BufferPool.Shared.Rent(ChunkBytes);
         var filled = 0;
         try
@@ -115,6 +291,7 @@ internal static class TableLoad
                 var n = await content.ReadAsync(buffer.AsMemory(filled), cancellationToken);
                 sha.AppendData(buffer, filled, n);
                 filled += n;
+                Interlocked.Add(ref _read, n);
                 if (n > 0 && filled < buffer.Length)
                 {
                     continue;
@@ -156,6 +333,6 @@ internal static class TableLoad
             BufferPool.Shared.Return(buffer);
             chunks.TryComplete();
         }
-        return string.Equals(Convert.ToHexStringLower(sha.GetHashAndReset()), node.Table!.Checksum, StringComparison.Ordinal);
+        return string.Equals(Convert.ToHexStringLower(sha.GetHashAndReset()), _node.Table!.Checksum, StringComparison.Ordinal);
     }
 }

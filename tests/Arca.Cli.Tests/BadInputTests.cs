@@ -193,6 +193,8 @@ public abstract class BadInputTests
     [InlineData("check", "--read-data-subset", "0%")]
     [InlineData("restore", "latest", "--target", "{target}", "--no-verify")]
     [InlineData("restore", "latest", "--table", "public.t", "--to", "postgresql://arca@127.0.0.1:1/db", "--yes", "--no-verify")]
+    [InlineData("restore", "latest", "--target", "{target}", "--split-tables")]
+    [InlineData("restore", "latest", "--table", "public.t", "--to", "postgresql://arca@127.0.0.1:1/db", "--yes", "--split-tables")]
     public async Task A_usage_mistake_exits_2_and_changes_nothing(params string[] args)
     {
         await using var sandbox = await CliSandbox.CreateAsync(Backend);

@@ -1,3 +1,4 @@
+using Arca.Cli;
 using Arca.TestKit;
 
 namespace Arca.Postgres.Tests;
@@ -343,6 +344,61 @@ public sealed class WholeDatabaseRoundTripTests
             (await PgTestServer.ScalarAsync<long>(PgTestServer.DatabaseName(target), "SELECT count(*) FROM public.no_columns")).ShouldBe(3);
             (await PgTestServer.PgDumpAsync(PgTestServer.DatabaseName(target))).ShouldBe(await PgTestServer.PgDumpAsync(sourceName));
         }
+    }
+
+    [Fact]
+    public async Task With_split_tables_a_large_table_loads_over_two_connections_and_lands_whole_or_not_at_all()
+    {
+        // With --split-tables, a table of 32 MiB of rows or more is loaded by a second connection too, once that one has no
+        // table left: two server processes parse its rows. Each connection's COPY is a transaction of its own, so the rows
+        // carry two transaction ids, and lie in another physical order. Without it, one frozen COPY keeps the order.
+        // The table's CHECK reads a setting that the last target sets: there the server refuses the last rows, on
+        // whichever connection they went, and no rows may land from either.
+        await using var sandbox = await PgSandbox.CreateAsync();
+        var source = await sandbox.NewDatabaseAsync("""
+            CREATE TABLE public.big (id integer PRIMARY KEY,
+                body text NOT NULL CHECK (id < coalesce(nullif(current_setting('arca_test.id_limit', true), '')::integer, 2147483647)));
+            INSERT INTO public.big SELECT g, repeat(md5(g::text), 3) FROM generate_series(1, 400000) AS g;
+            CREATE TABLE public.small (id integer PRIMARY KEY);
+            INSERT INTO public.small VALUES (1), (2), (3);
+            """);
+        var sourceName = PgTestServer.DatabaseName(source);
+        await sandbox.BackupAsync(source);
+        var original = await PgTestServer.PgDumpAsync(sourceName);
+
+        foreach (var split in new[] { true, false })
+        {
+            var target = await sandbox.NewDatabaseAsync();
+            var targetName = PgTestServer.DatabaseName(target);
+            var restore = await sandbox.RunAsync(["restore", "latest", "--database", sourceName, "--to", target, "--jobs", "2", "--json", .. split ? new[] { "--split-tables" } : []]);
+            restore.ShouldSucceed();
+            using (var json = restore.Json())
+            {
+                json.RootElement.GetProperty("verified").GetBoolean().ShouldBeTrue(restore.ToString());
+            }
+            (await PgTestServer.ScalarAsync<long>(targetName, "SELECT count(DISTINCT xmin::text) FROM public.big")).ShouldBe(split ? 2 : 1,
+                $"--split-tables {split}: the number of connections that loaded the large table");
+            var restored = await PgTestServer.PgDumpAsync(targetName);
+            if (split)
+            {
+                // The same lines (schema and rows), the rows in another order.
+                restored.ShouldNotBe(original);
+                restored.Split('\n').Order(StringComparer.Ordinal).ShouldBe(original.Split('\n').Order(StringComparer.Ordinal));
+            }
+            else
+            {
+                restored.ShouldBe(original);
+            }
+        }
+
+        var refusing = await sandbox.NewDatabaseAsync();
+        var refusingName = PgTestServer.DatabaseName(refusing);
+        await PgTestServer.ExecuteAsync("postgres", $"ALTER DATABASE {refusingName} SET arca_test.id_limit = '399000'");
+        var failed = await sandbox.RunAsync("restore", "latest", "--database", sourceName, "--to", refusing, "--jobs", "2", "--split-tables");
+        failed.ShouldFailWith(ExitCodes.DatabaseFailed);
+        failed.Error.ShouldContain("The server refused the rows of public.big: new row for relation \"big\" violates check constraint", Case.Sensitive, failed.ToString());
+        failed.Error.ShouldContain("holds part of the restore", Case.Sensitive, failed.ToString());
+        (await PgTestServer.ScalarAsync<long>(refusingName, "SELECT count(*) FROM public.big")).ShouldBe(0, failed.ToString());
     }
 
     [Fact]
