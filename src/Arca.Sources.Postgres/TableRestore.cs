@@ -110,7 +110,8 @@ public sealed class TableRestore(IBlobLoader loader)
         var columns = info.Columns.Select(c => TableName.Ident(c.Name)).ToList();
         var columnList = string.Join(", ", columns);
         await PostgresErrors.ExecuteAsync(connection, $"CREATE TEMP TABLE {Stage} ON COMMIT DROP AS SELECT {columnList} FROM ONLY {into.Sql} WITH NO DATA", cancellationToken);
-        await load(connection, $"COPY {Stage} ({columnList}) FROM STDIN", liveTypes, cancellationToken);
+        // A table of no columns (legal, if rare) has no column list: each of its rows is an empty line.
+        await load(connection, $"COPY {Stage}{(columns.Count > 0 ? $" ({columnList})" : "")} FROM STDIN", liveTypes, cancellationToken);
         var liveScope = "true";
         if (options.Filter is { } filter)
         {

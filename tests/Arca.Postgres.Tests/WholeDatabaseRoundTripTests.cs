@@ -320,7 +320,7 @@ public sealed class WholeDatabaseRoundTripTests
     }
 
     [Fact]
-    public async Task A_table_of_no_columns_restores_and_verifies_both_ways()
+    public async Task A_table_of_no_columns_restores_whole_both_ways_and_by_table()
     {
         // CREATE TABLE t () is legal, and its rows count: COPY writes each as an empty line, and takes no column list.
         await using var sandbox = await PgSandbox.CreateAsync();
@@ -344,6 +344,12 @@ public sealed class WholeDatabaseRoundTripTests
             (await PgTestServer.ScalarAsync<long>(PgTestServer.DatabaseName(target), "SELECT count(*) FROM public.no_columns")).ShouldBe(3);
             (await PgTestServer.PgDumpAsync(PgTestServer.DatabaseName(target))).ShouldBe(await PgTestServer.PgDumpAsync(sourceName));
         }
+
+        // A table restore of it: with no key, only --mode replace applies, and it makes the live table the snapshot's 3 rows.
+        var live = await sandbox.NewDatabaseAsync("CREATE TABLE public.no_columns (); INSERT INTO public.no_columns SELECT FROM generate_series(1, 5);");
+        var replace = await sandbox.RunAsync("restore", "latest", "--table", "public.no_columns", "--to", live, "--mode", "replace", "--yes");
+        replace.ShouldSucceed();
+        (await PgTestServer.ScalarAsync<long>(PgTestServer.DatabaseName(live), "SELECT count(*) FROM public.no_columns")).ShouldBe(3, replace.ToString());
     }
 
     [Fact]

@@ -119,7 +119,8 @@ public sealed class TableMerge(DbConnection connection, DbTransaction transactio
         var columns = info.Columns.Select(c => sql.Ident(c.Name)).ToList();
         var columnList = string.Join(", ", columns);
         // "WHERE true" before ON CONFLICT: SQLite's parser needs it there, and it changes nothing elsewhere.
-        var insert = $"INSERT INTO {target} AS t ({columnList}) {sql.Overriding}SELECT {string.Join(", ", columns.Select(c => "s." + c))} FROM {stage} AS s WHERE true";
+        // A table of no columns (PostgreSQL allows one) takes no column list: "()" is a syntax error.
+        var insert = $"INSERT INTO {target} AS t {(columns.Count > 0 ? $"({columnList}) " : "")}{sql.Overriding}SELECT {string.Join(", ", columns.Select(c => "s." + c))} FROM {stage} AS s WHERE true";
         long deleted = 0, inserted = 0;
         if (mode == TableRestoreMode.Replace)
         {
