@@ -7,7 +7,8 @@
 # A PostgreSQL server of its own (scripts/pg-server on PGBENCH_PORT, data under $WORK). Each rep, in turn:
 #   backup   arca backup of the database into a fresh repository  vs  pg_dump | zstd -3 > file
 #   restore  arca restore --database into an empty database        vs  pg_restore -j2 of a pg_dump -Fd -j2 dump
-#            (arca twice: as it runs by default, reading every table back to verify it, and with --no-verify)
+#            (arca four times: as it runs by default, reading every table back to verify it; with --no-verify;
+#            and both again with --split-tables, where a second connection helps load the large items table)
 # Every restore is compared with the source (a hash of both tables' rows). Then, once:
 #   upsert   a live copy where 1% of items differ; arca restore --table public.items --mode upsert (rows/s)
 #   growth   stored bytes of a second backup as a share of the first's, after (a) typical OLTP change (0.5%
@@ -74,6 +75,12 @@ for rep in $(seq 1 "$REPS"); do
   settle; timed arca restore-noverify "$rep" "$ARCA" restore -q --repo "$repo" latest --database $DB --to "$URL/restored" --no-verify
   [ "$(dbhash restored)" = "$SRC" ] || { echo "arca's restore (--no-verify) differs from the source" >&2; exit 1; }
   fresh restored
+  settle; timed arca restore-split "$rep" "$ARCA" restore -q --repo "$repo" latest --database $DB --to "$URL/restored" --split-tables
+  [ "$(dbhash restored)" = "$SRC" ] || { echo "arca's restore (--split-tables) differs from the source" >&2; exit 1; }
+  fresh restored
+  settle; timed arca restore-split-noverify "$rep" "$ARCA" restore -q --repo "$repo" latest --database $DB --to "$URL/restored" --split-tables --no-verify
+  [ "$(dbhash restored)" = "$SRC" ] || { echo "arca's restore (--split-tables --no-verify) differs from the source" >&2; exit 1; }
+  fresh restored
   settle; timed pg_restore restore "$rep" pg_restore -j2 -d restored "$D/dir"
   [ "$(dbhash restored)" = "$SRC" ] || { echo "pg_restore's restore differs from the source" >&2; exit 1; }
 done
@@ -137,6 +144,8 @@ def line(label, a, p, target):
 line("backup, s (peer: pg_dump \\| zstd -3)", med("arca", "backup", "wall"), med("pg_dump", "backup", "wall"), 1.0)
 line("whole-database restore, s (peer: pg_restore -j2)", med("arca", "restore", "wall"), med("pg_restore", "restore", "wall"), 0.8)
 line("whole-database restore --no-verify (no read-back), s", med("arca", "restore-noverify", "wall"), med("pg_restore", "restore", "wall"), 0.8)
+line("whole-database restore --split-tables, s", med("arca", "restore-split", "wall"), med("pg_restore", "restore", "wall"), 0.8)
+line("whole-database restore --split-tables --no-verify, s", med("arca", "restore-split-noverify", "wall"), med("pg_restore", "restore", "wall"), 0.8)
 line("stored MiB after one backup (peer: the .sql.zst)", med("arca", "backup", "stored_bytes") / 2**20, med("pg_dump", "backup", "stored_bytes") / 2**20, None)
 print()
 print(f"Peak memory of arca: backup {med('arca', 'backup', 'rss') / 1024:.0f} MiB, restore {med('arca', 'restore', 'rss') / 1024:.0f} MiB, "
