@@ -24,6 +24,9 @@ internal sealed class RecordHash
     /// <summary>Bytes that make record_out quote a value (COPY text escapes start with a backslash, also here).</summary>
     private static readonly SearchValues<byte> Special = SearchValues.Create("\\\"(), \t\n\r\v\f"u8);
 
+    /// <summary>Bytes that make record_out quote a value, as they can appear in a field of COPY text with no escape.</summary>
+    private static readonly SearchValues<byte> QuotedPlain = SearchValues.Create("\"(), "u8);
+
     /// <summary>The record of a row of no columns: its COPY text, an empty line, would read as one empty value.</summary>
     private static readonly long NoColumns = (long)HashBytesExtended("()"u8);
 
@@ -208,6 +211,20 @@ internal sealed class RecordHash
     /// </summary>
     private static bool Emit<TSink>(ReadOnlySpan<byte> field, ref TSink sink) where TSink : ISink
     {
+        if (!field.Contains((byte)'\\'))
+        {
+            // Most fields: no escape, so no control character either (COPY escapes those), and only quotes to double.
+            // One search decides the quoting, and the text goes out in runs between quotes.
+            var quoted = field.IsEmpty || field.ContainsAny(QuotedPlain);
+            while (field.IndexOf((byte)'"') is var at and >= 0)
+            {
+                sink.Put(field[..(at + 1)]);
+                sink.Put((byte)'"');
+                field = field[(at + 1)..];
+            }
+            sink.Put(field);
+            return quoted;
+        }
         var quote = field.IsEmpty;
         while (!field.IsEmpty)
         {
