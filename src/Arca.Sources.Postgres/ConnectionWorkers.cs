@@ -18,13 +18,14 @@ internal static class ConnectionWorkers
         var queue = new Queue<TItem>(items);
         // A worker beyond the items only has work if it may help with one.
         var workers = idle is null ? Math.Min(Math.Max(1, jobs), Math.Max(1, queue.Count)) : Math.Max(1, jobs);
-        using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var failed = false;
+        bool Stopped() => Volatile.Read(ref failed) || cancellationToken.IsCancellationRequested;
         await Task.WhenAll(Enumerable.Range(0, workers).Select(_ => Task.Run(async () =>
         {
             try
             {
                 await using var connection = await open();
-                while (!failed.IsCancellationRequested)
+                while (!Stopped())
                 {
                     TItem? item;
                     lock (queue)
@@ -36,15 +37,17 @@ internal static class ConnectionWorkers
                     }
                     await work(connection, item);
                 }
-                while (idle is not null && !failed.IsCancellationRequested && await idle(connection))
+                while (idle is not null && !Stopped() && await idle(connection))
                 {
                 }
             }
             catch
             {
-                await failed.CancelAsync();
+                Volatile.Write(ref failed, true);
                 throw;
             }
         }, cancellationToken)));
+        // Workers that stopped for a cancel left items undone: that is no success.
+        cancellationToken.ThrowIfCancellationRequested();
     }
 }

@@ -169,7 +169,7 @@ public sealed class DatabaseRestore(IBlobLoader loader)
         }
         try
         {
-            var loaded = await LoadTablesAsync(() => opening.TryDequeue(out var next) ? next : PostgresErrors.OpenAsync(target, failed.Token),
+            var loaded = await LoadTablesAsync(target, () => opening.TryDequeue(out var next) ? next : PostgresErrors.OpenAsync(target, failed.Token),
                 database.Tables.OrderByDescending(t => t.Size).ToList(), options, (table, rows) =>
             {
                 var statements = ofTable[(table.Table!.Schema, table.Table.Name)];
@@ -264,7 +264,7 @@ public sealed class DatabaseRestore(IBlobLoader loader)
     /// <see cref="TableLoad"/>); any other is frozen as it loads. Returns what each was loaded with: its rows' digest if
     /// the tables are to be read back, else their count.
     /// </summary>
-    private async Task<Dictionary<Node, RowMultiset>> LoadTablesAsync(Func<Task<NpgsqlConnection>> open, IReadOnlyList<Node> largestFirst,
+    private async Task<Dictionary<Node, RowMultiset>> LoadTablesAsync(PostgresLocation target, Func<Task<NpgsqlConnection>> open, IReadOnlyList<Node> largestFirst,
         DatabaseRestoreOptions options, Action<Node, RowMultiset> tableLoaded, CancellationToken cancellationToken)
     {
         var (jobs, digest) = (options.Jobs, options.ReadBack);
@@ -284,9 +284,10 @@ public sealed class DatabaseRestore(IBlobLoader loader)
             {
                 rows = await load.RunAsync(connection, CopySql(table), joinable ? null : new TableName(info.Schema, info.Name), cancellationToken);
             }
-            catch (PostgresException ex)
+            catch (PostgresException ex) when (PostgresErrors.Translate(ex, target) is { Code: ErrorCode.DatabaseFailed })
             {
-                throw new ArcaException(ErrorCode.DatabaseFailed, $"The server refused the rows of {info.QualifiedName}: {ex.MessageText}.", PartlyRestoredHint, ex);
+                // A server that went away keeps its own code (Translate, above the load).
+                throw new ArcaException(ErrorCode.DatabaseFailed, $"The rows of {info.QualifiedName} did not load: {ex.MessageText}.", PartlyRestoredHint, ex);
             }
             finally
             {
@@ -312,8 +313,7 @@ public sealed class DatabaseRestore(IBlobLoader loader)
             {
                 return most is not null; // that one closed a moment ago: look again
             }
-            await part;
-            return true;
+            return await part; // a part that failed may have broken the connection: this worker stops (its lead reports why)
         });
         return loaded;
     }

@@ -40,7 +40,8 @@ internal sealed class TableLoad
         _digest = digest;
         _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         _chunks = Channel.CreateBounded<Chunk>(new BoundedChannelOptions(2) { SingleReader = !joinable, SingleWriter = true });
-        _reader = Task.Run(() => ReadAsync(loader, _stop.Token), _stop.Token);
+        // Not Task.Run's token: a reader that never ran would never complete the channel its connections wait on.
+        _reader = Task.Run(() => ReadAsync(loader, _stop.Token), CancellationToken.None);
     }
 
     public Node Node => _node;
@@ -87,10 +88,6 @@ internal sealed class TableLoad
     /// </summary>
     public async Task<RowMultiset> RunAsync(NpgsqlConnection connection, string copy, TableName? freeze, CancellationToken cancellationToken)
     {
-        if (freeze is not null && Joinable)
-        {
-            throw new InvalidOperationException("A load others may join cannot freeze its rows.");
-        }
         Exception? failure = null;
         RowMultiset loaded = default;
         NpgsqlTransaction? transaction = null;
@@ -98,6 +95,10 @@ internal sealed class TableLoad
         {
             try
             {
+                if (freeze is not null && Joinable)
+                {
+                    throw new InvalidOperationException("A load others may join cannot freeze its rows.");
+                }
                 transaction = freeze is null && !Joinable ? null : await connection.BeginTransactionAsync(cancellationToken);
                 if (freeze is not null)
                 {
@@ -124,7 +125,8 @@ internal sealed class TableLoad
             {
                 try
                 {
-                    await transaction.CommitAsync(cancellationToken);
+                    // Once every COPY has completed, all commit: a cancel now would leave some connections' rows in.
+                    await transaction.CommitAsync(CancellationToken.None);
                 }
                 catch (Exception ex)
                 {
@@ -158,10 +160,11 @@ internal sealed class TableLoad
     /// <summary>
     /// Adds <paramref name="connection"/> to a joinable load still running: it sends a share of the rows left, with
     /// <paramref name="copy"/>, in a transaction that commits when the lead's does. Null if the load can no longer be
-    /// joined. The task it returns never fails: the lead (<see cref="RunAsync(NpgsqlConnection, string, TableName?, CancellationToken)"/>)
-    /// reports what went wrong.
+    /// joined. The task it returns never fails: it says whether this connection's part went through, and the lead
+    /// (<see cref="RunAsync(NpgsqlConnection, string, TableName?, CancellationToken)"/>) reports what went wrong. After
+    /// false, the connection may be broken: it is no use for more work.
     /// </summary>
-    public Task? TryJoin(NpgsqlConnection connection, string copy, CancellationToken cancellationToken)
+    public Task<bool>? TryJoin(NpgsqlConnection connection, string copy, CancellationToken cancellationToken)
     {
         lock (_joined)
         {
@@ -188,7 +191,7 @@ internal sealed class TableLoad
                     }
                     if (await _decision.Task)
                     {
-                        await transaction.CommitAsync(cancellationToken);
+                        await transaction.CommitAsync(CancellationToken.None); // see the lead's commit
                     }
                 }
                 finally
@@ -201,7 +204,8 @@ internal sealed class TableLoad
             }, CancellationToken.None);
             var part = new Part(copied.Task, finished);
             _joined.Add(part);
-            return Quietly(finished);
+            return finished.ContinueWith(f => f.IsCompletedSuccessfully && copied.Task.IsCompletedSuccessfully, CancellationToken.None,
+                TaskContinuationOptions.None, TaskScheduler.Default);
         }
     }
 
@@ -237,7 +241,7 @@ internal sealed class TableLoad
             }
             if (!await _reader)
             {
-                throw new ArcaException(ErrorCode.RepositoryDamaged, $"The rows of {info.QualifiedName} read from the snapshot do not match its checksum; nothing was written.",
+                throw new ArcaException(ErrorCode.RepositoryDamaged, $"The rows of {info.QualifiedName} read from the snapshot do not match its checksum; none of them were written.",
                     "Run 'arca check --read-data' to find the damage.");
             }
             complete = true;
@@ -279,7 +283,18 @@ internal sealed class TableLoad
     /// <summary>Decodes the rows into chunks that each end at a row's end; true if they matched the entry's checksum.</summary>
     private async Task<bool> ReadAsync(IBlobLoader loader, CancellationToken cancellationToken)
     {
-        var chunks = _chunks.Writer;
+        try
+        {
+            return await ReadChunksAsync(loader, _chunks.Writer, cancellationToken);
+        }
+        finally
+        {
+            _chunks.Writer.TryComplete(); // whatever failed (a damaged delta entry fails before the first read), no connection waits on
+        }
+    }
+
+    private async Task<bool> ReadChunksAsync(IBlobLoader loader, ChannelWriter<Chunk> chunks, CancellationToken cancellationToken)
+    {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         await using var content = RowDelta.OpenRows(loader, _node);
         var buffer = BufferPool.Shared.Rent(ChunkBytes);
@@ -331,7 +346,6 @@ internal sealed class TableLoad
         finally
         {
             BufferPool.Shared.Return(buffer);
-            chunks.TryComplete();
         }
         return string.Equals(Convert.ToHexStringLower(sha.GetHashAndReset()), _node.Table!.Checksum, StringComparison.Ordinal);
     }

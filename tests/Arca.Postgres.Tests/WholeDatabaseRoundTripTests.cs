@@ -402,9 +402,28 @@ public sealed class WholeDatabaseRoundTripTests
         await PgTestServer.ExecuteAsync("postgres", $"ALTER DATABASE {refusingName} SET arca_test.id_limit = '399000'");
         var failed = await sandbox.RunAsync("restore", "latest", "--database", sourceName, "--to", refusing, "--jobs", "2", "--split-tables");
         failed.ShouldFailWith(ExitCodes.DatabaseFailed);
-        failed.Error.ShouldContain("The server refused the rows of public.big: new row for relation \"big\" violates check constraint", Case.Sensitive, failed.ToString());
+        failed.Error.ShouldContain("The rows of public.big did not load: new row for relation \"big\" violates check constraint", Case.Sensitive, failed.ToString());
         failed.Error.ShouldContain("holds part of the restore", Case.Sensitive, failed.ToString());
         (await PgTestServer.ScalarAsync<long>(refusingName, "SELECT count(*) FROM public.big")).ShouldBe(0, failed.ToString());
+
+        // One of the two loading sessions ended by the server midway: the restore stops with the server's word for it
+        // (no hang, no internal error), and again no rows land.
+        var dropped = await sandbox.NewDatabaseAsync();
+        var droppedName = PgTestServer.DatabaseName(dropped);
+        var running = sandbox.RunAsync("restore", "latest", "--database", sourceName, "--to", dropped, "--jobs", "2", "--split-tables");
+        var loading = $"SELECT pid FROM pg_stat_activity WHERE datname = '{droppedName}' AND query LIKE 'COPY \"public\".\"big\"%' ORDER BY pid";
+        var sessions = new List<string?[]>();
+        while (!running.IsCompleted && sessions.Count < 2)
+        {
+            await Task.Delay(5);
+            sessions = await PgTestServer.RowsAsync("postgres", loading);
+        }
+        sessions.Count.ShouldBe(2, "the restore ended before two sessions were seen loading the large table");
+        await PgTestServer.ExecuteAsync("postgres", $"SELECT pg_terminate_backend({sessions[^1][0]})");
+        var cut = await running;
+        cut.ShouldFailWith(ExitCodes.DatabaseUnreachable);
+        cut.Error.ShouldContain("holds part of the restore", Case.Sensitive, cut.ToString());
+        (await PgTestServer.ScalarAsync<long>(droppedName, "SELECT count(*) FROM public.big")).ShouldBe(0, cut.ToString());
     }
 
     [Fact]
