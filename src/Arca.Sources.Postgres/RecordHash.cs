@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Arca.Sources.Postgres;
 
@@ -47,6 +48,7 @@ internal sealed class RecordHash
     }
 
     /// <summary>The hash of one row given as COPY text, without its newline.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public long Of(ReadOnlySpan<byte> copyRow)
     {
         if (_columns == 0)
@@ -59,6 +61,7 @@ internal sealed class RecordHash
     }
 
     /// <summary>Builds the record text in a buffer, in one pass, and hashes it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private long OfBuffered(ReadOnlySpan<byte> copyRow, int most)
     {
         if (_record.Length < most)
@@ -151,6 +154,7 @@ internal sealed class RecordHash
         private bool _started;
         private bool _done;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public bool Next(out ReadOnlySpan<byte> field, out bool first)
         {
             first = !_started;
@@ -209,6 +213,7 @@ internal sealed class RecordHash
     /// backslashes doubled. Returns whether record_out quotes it: when it is empty, or holds a quote, backslash,
     /// parenthesis, comma or white space.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool Emit<TSink>(ReadOnlySpan<byte> field, ref TSink sink) where TSink : ISink
     {
         if (!field.Contains((byte)'\\'))
@@ -362,6 +367,7 @@ internal sealed class RecordHash
     private static int HexValue(byte b) => b <= '9' ? b - '0' : (b | 0x20) - 'a' + 10;
 
     /// <summary>PostgreSQL's <c>hash_bytes_extended</c> (src/common/hashfn.c) with seed 0, little-endian.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static ulong HashBytesExtended(ReadOnlySpan<byte> key)
     {
         uint a, b, c;
@@ -373,20 +379,25 @@ internal sealed class RecordHash
     private static uint Initial(uint length) => 0x9e3779b9 + length + 3923095;
 
     /// <summary>Mixes every whole 12 bytes of <paramref name="key"/> in; returns the 0-11 left.</summary>
-    private static ReadOnlySpan<byte> MixBlocks(ref uint a, ref uint b, ref uint c, ReadOnlySpan<byte> key)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static ReadOnlySpan<byte> MixBlocks(ref uint aState, ref uint bState, ref uint cState, ReadOnlySpan<byte> key)
     {
+        // Locals, written back once: state reached through refs is kept in memory, and the loop ran at half speed.
+        uint a = aState, b = bState, c = cState;
         while (key.Length >= 12)
         {
             a += BinaryPrimitives.ReadUInt32LittleEndian(key);
             b += BinaryPrimitives.ReadUInt32LittleEndian(key[4..]);
             c += BinaryPrimitives.ReadUInt32LittleEndian(key[8..]);
-            Mix(ref a, ref b, ref c);
+            (a, b, c) = Mix(a, b, c);
             key = key[12..];
         }
+        (aState, bState, cState) = (a, b, c);
         return key;
     }
 
     /// <summary>Adds the last 0-11 bytes (the lowest byte of c is left for the length, added at the start) and finishes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static ulong Final(uint a, uint b, uint c, ReadOnlySpan<byte> key)
     {
         switch (key.Length)
@@ -430,7 +441,8 @@ internal sealed class RecordHash
         return ((ulong)b << 32) | c;
     }
 
-    private static void Mix(ref uint a, ref uint b, ref uint c)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (uint A, uint B, uint C) Mix(uint a, uint b, uint c)
     {
         a -= c; a ^= BitOperations.RotateLeft(c, 4); c += b;
         b -= a; b ^= BitOperations.RotateLeft(a, 6); a += c;
@@ -438,8 +450,10 @@ internal sealed class RecordHash
         a -= c; a ^= BitOperations.RotateLeft(c, 16); c += b;
         b -= a; b ^= BitOperations.RotateLeft(a, 19); a += c;
         c -= b; c ^= BitOperations.RotateLeft(b, 4); b += a;
+        return (a, b, c);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Final(ref uint a, ref uint b, ref uint c)
     {
         c ^= b; c -= BitOperations.RotateLeft(b, 14);
