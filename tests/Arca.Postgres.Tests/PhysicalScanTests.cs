@@ -152,14 +152,17 @@ public sealed class PhysicalScanTests
 
     private static List<long> Late(IEnumerable<long> keys)
     {
+        var keyList = keys.ToList();
         var late = new LateKeys(int.MaxValue);
-        foreach (var key in keys)
+        foreach (var key in keyList)
         {
             late.Add(PhysicalScan.KeyValue(Encoding.ASCII.GetBytes(key.ToString(CultureInfo.InvariantCulture)), numeric: true));
         }
         late.Complete();
         late.TooMany.ShouldBeFalse();
-        return [.. late.Late.Select(v => long.Parse(PhysicalScan.KeyText(v, numeric: true), CultureInfo.InvariantCulture))];
+        late.Late.Select(v => v.Position).ShouldBe(late.Late.Select(v => keyList.IndexOf(long.Parse(PhysicalScan.KeyText(v.Key, numeric: true), CultureInfo.InvariantCulture)))
+            .Select(i => (long)i));
+        return [.. late.Late.Select(v => long.Parse(PhysicalScan.KeyText(v.Key, numeric: true), CultureInfo.InvariantCulture))];
     }
 
     /// <summary>Each large table's rows as ORDER BY gives them.</summary>
