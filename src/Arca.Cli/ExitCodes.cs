@@ -68,6 +68,7 @@ public static class ExitCodes
         ErrorCode.DatabaseInUse => DatabaseInUse,
         ErrorCode.CommandFailed => CommandFailed,
         ErrorCode.NoVariableMatched => NoVariableMatched,
+        ErrorCode.Interrupted => Interrupted,
         _ => InternalError,
     };
 

@@ -45,4 +45,6 @@ public enum ErrorCode
     CommandFailed,
     /// <summary>An <c>env:PATTERN</c> source matches no environment variable.</summary>
     NoVariableMatched,
+    /// <summary>The user interrupted the command (Ctrl-C) where what was done so far stays and needs saying.</summary>
+    Interrupted,
 }

@@ -225,7 +225,12 @@ public sealed class DatabaseRestore(IBlobLoader loader)
             var cause = ex is OperationCanceledException && !cancellationToken.IsCancellationRequested
                 ? running.Where(t => t.IsFaulted).SelectMany(t => t.Exception!.InnerExceptions).FirstOrDefault(e => e is not OperationCanceledException) ?? ex
                 : ex;
-            if (!cancellationToken.IsCancellationRequested && PostgresErrors.Translate(cause, target) is { } error)
+            if (cancellationToken.IsCancellationRequested)
+            {
+                throw new ArcaException(ErrorCode.Interrupted, "Interrupted; the target database holds part of the restore (its schema, maybe some rows).",
+                    "Drop it, create it empty again and run the restore again.", cause);
+            }
+            if (PostgresErrors.Translate(cause, target) is { } error)
             {
                 // The server's error, said as it is, but the schema has applied: what was written stays.
                 throw new ArcaException(error.Code, error.Message, PartlyRestoredHint, cause);

@@ -424,6 +424,22 @@ public sealed class WholeDatabaseRoundTripTests
         cut.ShouldFailWith(ExitCodes.DatabaseUnreachable);
         cut.Error.ShouldContain("holds part of the restore", Case.Sensitive, cut.ToString());
         (await PgTestServer.ScalarAsync<long>(droppedName, "SELECT count(*) FROM public.big")).ShouldBe(0, cut.ToString());
+
+        // Ctrl-C while the rows load: exit 130, and the message says what stays (the schema) rather than that nothing does.
+        var interrupted = await sandbox.NewDatabaseAsync();
+        var interruptedName = PgTestServer.DatabaseName(interrupted);
+        using var ctrlC = new CancellationTokenSource();
+        var stopping = sandbox.Runner.RunAsync(ctrlC.Token, "restore", "latest", "--database", sourceName, "--to", interrupted, "--jobs", "2");
+        var copying = $"SELECT count(*) FROM pg_stat_activity WHERE datname = '{interruptedName}' AND query LIKE 'COPY \"public\".\"big\"%'";
+        while (!stopping.IsCompleted && await PgTestServer.ScalarAsync<long>("postgres", copying) == 0)
+        {
+            await Task.Delay(5);
+        }
+        await ctrlC.CancelAsync();
+        var stopped = await stopping;
+        stopped.ShouldFailWith(ExitCodes.Interrupted);
+        stopped.Error.ShouldContain("Interrupted; the target database holds part of the restore", Case.Sensitive, stopped.ToString());
+        (await PgTestServer.ScalarAsync<long>(interruptedName, "SELECT count(*) FROM public.big")).ShouldBe(0, stopped.ToString());
     }
 
     [Fact]

@@ -55,7 +55,10 @@ public sealed class CliRunner
     }
 
     /// <summary>Runs the real entry point in this process.</summary>
-    public async Task<CliResult> RunAsync(params string[] args)
+    public Task<CliResult> RunAsync(params string[] args) => RunAsync(CancellationToken.None, args);
+
+    /// <summary>Runs the real entry point in this process; <paramref name="interrupt"/> is the user's Ctrl-C.</summary>
+    public async Task<CliResult> RunAsync(CancellationToken interrupt, params string[] args)
     {
         // Synchronized: engines report per-item errors from worker threads.
         using var output = new StringWriter();
@@ -72,7 +75,8 @@ public sealed class CliRunner
             Time = Time,
         };
         using var timeout = new CancellationTokenSource(Timeout);
-        var code = await CliApp.RunAsync(args, console, timeout.Token);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, interrupt);
+        var code = await CliApp.RunAsync(args, console, stop.Token);
         if (timeout.IsCancellationRequested)
         {
             throw new TimeoutException($"arca {string.Join(' ', args)} did not finish within {Timeout}.");
