@@ -27,14 +27,13 @@ public sealed record DatabaseRestoreRequest
     public bool ToSqlite => SqliteLocation.IsSqliteSource(To);
 
     /// <summary>--no-verify given to any restore but a whole PostgreSQL database's.</summary>
-    public static ArcaException NoVerifyMisplaced() => new(ErrorCode.Usage,
-        "--no-verify applies to a whole-database restore (--database NAME --to postgresql://...); other restores always check what they wrote.",
-        "Leave --no-verify out.");
+    public static ArcaException NoVerifyMisplaced() => WholeDatabaseOnly("--no-verify", "; other restores always check what they wrote");
 
     /// <summary>--split-tables given to any restore but a whole PostgreSQL database's.</summary>
-    public static ArcaException SplitTablesMisplaced() => new(ErrorCode.Usage,
-        "--split-tables applies to a whole-database restore (--database NAME --to postgresql://...).",
-        "Leave --split-tables out.");
+    public static ArcaException SplitTablesMisplaced() => WholeDatabaseOnly("--split-tables", "");
+
+    private static ArcaException WholeDatabaseOnly(string option, string why) => new(ErrorCode.Usage,
+        $"{option} applies to a whole-database restore (--database NAME --to postgresql://...){why}.", $"Leave {option} out.");
 
     public void Validate()
     {
@@ -61,7 +60,7 @@ public sealed record DatabaseRestoreRequest
         {
             throw NoVerifyMisplaced();
         }
-        if (SplitTables && (Tables.Count > 0 || ToSqlite))
+        if (Tables.Count > 0 && SplitTables)
         {
             throw SplitTablesMisplaced();
         }

@@ -205,7 +205,7 @@ public sealed class DatabaseRead : IAsyncDisposable
         }
         foreach (var dump in new[] { PreData, PostData }.Where(t => t is not null))
         {
-            await dump.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+            await ((Task)dump).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
         if (Main is not null)
         {

@@ -221,7 +221,7 @@ public sealed class DatabaseRestore(IBlobLoader loader)
             // up. When one of them failed first, the rest stopped because of it, and its error is the one to report.
             await failed.CancelAsync();
             var running = Running(beside);
-            await Task.WhenAll(running.Select(t => t.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default)));
+            await Task.WhenAll(running).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             var cause = ex is OperationCanceledException && !cancellationToken.IsCancellationRequested
                 ? running.Where(t => t.IsFaulted).SelectMany(t => t.Exception!.InnerExceptions).FirstOrDefault(e => e is not OperationCanceledException) ?? ex
                 : ex;

@@ -118,7 +118,7 @@ internal sealed class TableLoad
                 _closed = true;
                 joined = [.. _joined];
             }
-            await Task.WhenAll(joined.Select(j => Quietly(j.Copied)).Append(Quietly(_reader)));
+            await Task.WhenAll(joined.Select(j => (Task)j.Copied).Append(_reader)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             var commit = failure is null && joined.All(j => j.Copied.IsCompletedSuccessfully);
             _decision.SetResult(commit);
             if (transaction is not null && commit)
@@ -133,7 +133,7 @@ internal sealed class TableLoad
                     failure = ex;
                 }
             }
-            await Task.WhenAll(joined.Select(j => Quietly(j.Finished)));
+            await Task.WhenAll(joined.Select(j => j.Finished)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             // When a joined connection failed first, the rest stopped because of it, and its error is the one to report.
             var errors = new[] { failure }.Concat(joined.SelectMany(j => new[] { ErrorOf(j.Copied), ErrorOf(j.Finished) })).OfType<Exception>().ToList();
             if ((errors.FirstOrDefault(e => e is not OperationCanceledException) ?? errors.FirstOrDefault()) is { } cause)
@@ -215,8 +215,6 @@ internal sealed class TableLoad
     private static Exception? ErrorOf(Task task) =>
         task.IsFaulted ? task.Exception!.InnerException : task.IsCanceled ? new OperationCanceledException() : null;
 
-    private static Task Quietly(Task task) => task.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
-
     /// <summary>One connection's COPY: takes chunks until none are left, and completes once the reader has matched the checksum.</summary>
     private async Task<RowMultiset> SendAsync(NpgsqlConnection connection, string copy, CancellationToken cancellationToken)
     {
@@ -260,7 +258,7 @@ internal sealed class TableLoad
                 catch (Exception ex) when (ex is NpgsqlException or IOException or ObjectDisposedException or InvalidOperationException)
                 {
                 }
-                await Quietly(_reader);
+                await ((Task)_reader).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                 // A cancelled COPY has ended: disposing its writer may say so, and must not hide the error on its way up.
                 try
                 {

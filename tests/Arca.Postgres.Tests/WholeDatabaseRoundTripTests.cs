@@ -411,13 +411,7 @@ public sealed class WholeDatabaseRoundTripTests
         var dropped = await sandbox.NewDatabaseAsync();
         var droppedName = PgTestServer.DatabaseName(dropped);
         var running = sandbox.RunAsync("restore", "latest", "--database", sourceName, "--to", dropped, "--jobs", "2", "--split-tables");
-        var loading = $"SELECT pid FROM pg_stat_activity WHERE datname = '{droppedName}' AND query LIKE 'COPY \"public\".\"big\"%' ORDER BY pid";
-        var sessions = new List<string?[]>();
-        while (!running.IsCompleted && sessions.Count < 2)
-        {
-            await Task.Delay(5);
-            sessions = await PgTestServer.RowsAsync("postgres", loading);
-        }
+        var sessions = await LoadingSessionsAsync(droppedName, running, 2);
         sessions.Count.ShouldBe(2, "the restore ended before two sessions were seen loading the large table");
         await PgTestServer.ExecuteAsync("postgres", $"SELECT pg_terminate_backend({sessions[^1][0]})");
         var cut = await running;
@@ -430,16 +424,25 @@ public sealed class WholeDatabaseRoundTripTests
         var interruptedName = PgTestServer.DatabaseName(interrupted);
         using var ctrlC = new CancellationTokenSource();
         var stopping = sandbox.Runner.RunAsync(ctrlC.Token, "restore", "latest", "--database", sourceName, "--to", interrupted, "--jobs", "2");
-        var copying = $"SELECT count(*) FROM pg_stat_activity WHERE datname = '{interruptedName}' AND query LIKE 'COPY \"public\".\"big\"%'";
-        while (!stopping.IsCompleted && await PgTestServer.ScalarAsync<long>("postgres", copying) == 0)
-        {
-            await Task.Delay(5);
-        }
+        await LoadingSessionsAsync(interruptedName, stopping, 1);
         await ctrlC.CancelAsync();
         var stopped = await stopping;
         stopped.ShouldFailWith(ExitCodes.Interrupted);
         stopped.Error.ShouldContain("Interrupted; the target database holds part of the restore", Case.Sensitive, stopped.ToString());
         (await PgTestServer.ScalarAsync<long>(interruptedName, "SELECT count(*) FROM public.big")).ShouldBe(0, stopped.ToString());
+
+        // The server sessions of the restore into the database loading public.big, once as many as wanted are seen (or it ended).
+        static async Task<List<string?[]>> LoadingSessionsAsync(string database, Task restore, int wanted)
+        {
+            var query = $"SELECT pid FROM pg_stat_activity WHERE datname = '{database}' AND query LIKE 'COPY \"public\".\"big\"%' ORDER BY pid";
+            var sessions = new List<string?[]>();
+            while (!restore.IsCompleted && sessions.Count < wanted)
+            {
+                await Task.Delay(5);
+                sessions = await PgTestServer.RowsAsync("postgres", query);
+            }
+            return sessions;
+        }
     }
 
     [Fact]

@@ -1,6 +1,5 @@
 using Arca.Cli.Output;
 using Arca.Operations;
-using Arca.Repo;
 using Arca.Restore;
 using Arca.Sources.Postgres;
 
@@ -21,37 +20,20 @@ internal static class DatabaseRestorePrinter
             using var stopCheck = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var targetLocation = PostgresLocation.Parse(request.To);
             var targetChecked = Task.Run(() => DatabaseRestore.CheckTargetAsync(targetLocation, stopCheck.Token), CancellationToken.None);
-            // Whatever fails before the restore has awaited the check (the repository, the snapshot, the lock) stops it
-            // and waits for it: its connection closes, and its own error, if any, adds nothing.
-            async Task StopCheckAsync()
-            {
-                await stopCheck.CancelAsync();
-                await targetChecked.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
-            }
-            RepositorySession session;
             try
             {
-                session = await context.OpenAsync(LockKind.None, "restore", loadIndex: true, ct);
+                await using var session = await context.OpenAsync(LockKind.None, "restore", loadIndex: true, ct);
+                var (id, result) = await operation.RestoreDatabaseAsync(session, request, targetChecked, ct);
+                PrintDatabase(context, id.ToString(), request, result);
+                return result.Verified ? ExitCodes.Success : ExitCodes.RepositoryDamaged;
             }
             catch
             {
-                await StopCheckAsync();
+                // Whatever fails before the restore has awaited the check (the repository, the snapshot, the lock) stops
+                // it and waits for it: its connection closes, and its own error, if any, adds nothing.
+                await stopCheck.CancelAsync();
+                await targetChecked.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                 throw;
-            }
-            await using (session)
-            {
-                (SnapshotId Id, DatabaseRestoreResult Result) restored;
-                try
-                {
-                    restored = await operation.RestoreDatabaseAsync(session, request, targetChecked, ct);
-                }
-                catch
-                {
-                    await StopCheckAsync();
-                    throw;
-                }
-                PrintDatabase(context, restored.Id.ToString(), request, restored.Result);
-                return restored.Result.Verified ? ExitCodes.Success : ExitCodes.RepositoryDamaged;
             }
         }
         if (!request.TableOptions.DryRun && !yes)

@@ -327,7 +327,7 @@ internal sealed class PackSaver
         {
             _appendLock.Release();
         }
-        await Task.WhenAll(TakeUploads()).ContinueWith(_ => { }, TaskScheduler.Default);
+        await Task.WhenAll(TakeUploads()).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
     /// <summary>The uploads started so far, which the caller now waits for.</summary>
