@@ -59,6 +59,7 @@ public sealed class PgNativeConnection : IDisposable, IAsyncDisposable
     public string? Execute(string sql)
     {
         ObjectDisposedException.ThrowIf(_conn == 0, this);
+        ThrowIfCopying();
         var result = LibPq.Exec(_conn, sql);
         try
         {
@@ -83,6 +84,7 @@ public sealed class PgNativeConnection : IDisposable, IAsyncDisposable
     public void StartCopyOut(string copySql)
     {
         ObjectDisposedException.ThrowIf(_conn == 0, this);
+        ThrowIfCopying();
         var result = LibPq.ExecParams(_conn, copySql, 0, 0, 0, 0, 0, 0);
         try
         {
@@ -96,6 +98,17 @@ public sealed class PgNativeConnection : IDisposable, IAsyncDisposable
             LibPq.Clear(result);
         }
         _copying = true;
+    }
+
+    /// <summary>
+    /// A COPY not read to its end leaves rows in libpq and here: a statement sent then would see them before its own.
+    /// </summary>
+    private unsafe void ThrowIfCopying()
+    {
+        if (_copying || _row != null)
+        {
+            throw new InvalidOperationException("A COPY on this connection has not been read to its end.");
+        }
     }
 
     /// <summary>Fills <paramref name="destination"/> with COPY output (whole rows and parts of rows); 0 at the end.</summary>

@@ -1,3 +1,6 @@
+using System.Collections.Concurrent;
+using System.Runtime.ExceptionServices;
+using System.Threading.Channels;
 using System.Globalization;
 using System.Text;
 using Arca.Native;
@@ -84,4 +87,143 @@ internal static class NativeConnections
         }
         return connection;
     }
+}
+
+/// <summary>
+/// COPY output read ahead of its reader, on a task of its own, into at most <c>capacity</c> chunks of 1 MiB held in
+/// memory: the server goes on sending rows while the reader is not yet ready for them (a large table's rows start
+/// while its key scan runs beside them, see <see cref="PhysicalScan"/>). Past the bound, the server waits, as it would
+/// for a reader that reads directly.
+/// <para>
+/// Disposing it before the end stops the COPY (a cancel request) and reads what is left of it: the connection is then
+/// in a failed transaction, which its owner must end before using it again.
+/// </para>
+/// </summary>
+internal sealed class CopyReadAhead : Stream
+{
+    private const int ChunkBytes = 1 << 20;
+
+    private readonly PgNativeConnection _connection;
+    private readonly Channel<(byte[] Chunk, int Length)> _chunks;
+    private readonly ConcurrentBag<byte[]> _spare = [];
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _reading;
+    private Exception? _failure;
+    private byte[]? _current;
+    private int _offset;
+    private int _length;
+    private bool _ended;
+
+    /// <summary>Starts reading the COPY that <paramref name="connection"/> has started (<see cref="PgNativeConnection.StartCopyOut"/>).</summary>
+    public CopyReadAhead(PgNativeConnection connection, int capacity)
+    {
+        _connection = connection;
+        _chunks = Channel.CreateBounded<(byte[], int)>(new BoundedChannelOptions(capacity) { SingleReader = true, SingleWriter = true });
+        _reading = Task.Run(ReadAheadAsync, CancellationToken.None);
+    }
+
+    private async Task ReadAheadAsync()
+    {
+        try
+        {
+            while (true)
+            {
+                var chunk = _spare.TryTake(out var spare) ? spare : new byte[ChunkBytes];
+                var length = _connection.ReadCopy(chunk); // blocks in libpq until the chunk is full or the COPY ends
+                if (length == 0)
+                {
+                    break;
+                }
+                await _chunks.Writer.WriteAsync((chunk, length), _stop.Token);
+            }
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+            Drain();
+        }
+        catch (Exception ex)
+        {
+            _failure = ex;
+        }
+        _chunks.Writer.TryComplete();
+    }
+
+    /// <summary>
+    /// Reads a stopped COPY to its end, so that the connection can take a statement again: once the server has the
+    /// cancel, it ends the COPY with an error; the rows it sent before that are dropped.
+    /// </summary>
+    private void Drain()
+    {
+        var sink = new byte[ChunkBytes];
+        try
+        {
+            while (_connection.ReadCopy(sink) > 0)
+            {
+            }
+        }
+        catch (PgNativeException)
+        {
+            // the cancel's error: the COPY has ended
+        }
+    }
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        while (_offset == _length)
+        {
+            if (_current is not null)
+            {
+                _spare.Add(_current);
+                _current = null;
+            }
+            if (_ended)
+            {
+                return 0;
+            }
+            if (!await _chunks.Reader.WaitToReadAsync(cancellationToken) || !_chunks.Reader.TryRead(out var next))
+            {
+                _ended = true;
+                if (_failure is not null)
+                {
+                    ExceptionDispatchInfo.Throw(_failure);
+                }
+                continue;
+            }
+            (_current, _offset, _length) = (next.Chunk, 0, next.Length);
+        }
+        var n = Math.Min(buffer.Length, _length - _offset);
+        _current.AsSpan(_offset, n).CopyTo(buffer.Span);
+        _offset += n;
+        return n;
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override int Read(byte[] buffer, int offset, int count) =>
+        throw new NotSupportedException("Read it asynchronously: its rows arrive on another thread.");
+
+    public override async ValueTask DisposeAsync()
+    {
+        if (!_reading.IsCompleted)
+        {
+            _connection.Cancel();
+            await _stop.CancelAsync();
+        }
+        await _reading;
+        _stop.Dispose();
+        await base.DisposeAsync();
+    }
+
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+    public override void Flush()
+    {
+    }
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }

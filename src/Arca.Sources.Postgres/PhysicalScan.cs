@@ -23,8 +23,10 @@ namespace Arca.Sources.Postgres;
 /// late (new rows fill space left in earlier pages); after the bench's two rounds of updates, 18,856. The late
 /// rows are fetched by key, in order, and held in memory (bounded: past <see cref="MaxLateBytes"/>, the table is
 /// read with ORDER BY instead). The second scan reads every row as it lies, drops the late ones and merges the
-/// held ones in. Both scans run in the backup's one snapshot, with synchronized scans and parallel plans off;
-/// the merge checks that every late row was met once and that the keys it writes ascend.
+/// held ones in. Both scans run in the backup's one snapshot, with synchronized scans and parallel plans off, so
+/// they meet the rows in the same order; the merge checks that every late row was met once and that the keys it
+/// writes ascend. For the largest tables the second scan does not wait for the first: it starts beside it, on
+/// another connection, and is read ahead until the late rows are known (<see cref="DatabaseRead.ScannedTable"/>).
 /// </para>
 /// </summary>
 internal static class PhysicalScan
@@ -57,7 +59,16 @@ internal static class PhysicalScan
     public const string AnyScan = "RESET enable_seqscan; RESET enable_indexscan; RESET enable_indexonlyscan; RESET enable_bitmapscan";
 
     /// <summary>
-    /// How a table's rows will be read in key order (<see cref="Plan.Open"/>): its late rows, found by a scan of the key
+    /// Whether the table's rows lie near enough to the order of its key <paramref name="key"/> to be read as they lie, by
+    /// the planner's statistics (tables never analyzed get a try).
+    /// </summary>
+    public static bool LiesNearKeyOrder(PgNativeConnection connection, PgTable table, PgColumn key) => connection.Execute(
+        $"SELECT correlation FROM pg_catalog.pg_stats WHERE schemaname = {TableName.Literal(table.Name.Schema)} " +
+        $"AND tablename = {TableName.Literal(table.Name.Name)} AND attname = {TableName.Literal(key.Name)}") is not { } correlation ||
+        double.Parse(correlation, CultureInfo.InvariantCulture) >= MinCorrelation;
+
+    /// <summary>
+    /// How a table's rows will be read in key order (<see cref="Plan.Merge"/>): its late rows, found by a scan of the key
     /// column and fetched by key. <paramref name="keyColumn"/> is the single key column among <paramref name="columns"/>
     /// (those read), an integer or uuid. Null when the table should be read with ORDER BY instead (its rows lie too far
     /// from key order). Runs on <paramref name="connection"/>, which must be in the backup's snapshot; any connection in
@@ -69,10 +80,7 @@ internal static class PhysicalScan
         var key = columns[keyColumn];
         var numeric = KeyOrder.IsInteger(key.Type);
         var keySql = "t." + TableName.Ident(key.Name);
-        var correlation = connection.Execute(
-            $"SELECT correlation FROM pg_catalog.pg_stats WHERE schemaname = {TableName.Literal(table.Name.Schema)} " +
-            $"AND tablename = {TableName.Literal(table.Name.Name)} AND attname = {TableName.Literal(key.Name)}");
-        if (correlation is not null && double.Parse(correlation, CultureInfo.InvariantCulture) < MinCorrelation)
+        if (!LiesNearKeyOrder(connection, table, key))
         {
             return null;
         }
@@ -98,7 +106,7 @@ internal static class PhysicalScan
             return null;
         }
 
-        var select = $"SELECT {string.Join(", ", columns.Select(c => "t." + TableName.Ident(c.Name)))} FROM ONLY {table.Name.Sql} AS t";
+        var select = SelectOf(table, columns);
         var held = new List<byte[]>(late.Late.Count);
         if (late.Late.Count > 0)
         {
@@ -127,22 +135,29 @@ internal static class PhysicalScan
                     "Run the backup again; if it keeps failing, report it with the table's definition.");
             }
         }
-        return new Plan(table, select, late.Late, held, keyColumn, numeric);
+        return new Plan(table, late.Late, held, keyColumn, numeric);
+    }
+
+    private static string SelectOf(PgTable table, IReadOnlyList<PgColumn> columns) =>
+        $"SELECT {string.Join(", ", columns.Select(c => "t." + TableName.Ident(c.Name)))} FROM ONLY {table.Name.Sql} AS t";
+
+    /// <summary>
+    /// Starts the scan of a table's rows as they lie on <paramref name="connection"/> (in the backup's snapshot), read
+    /// ahead into memory up to <paramref name="readAheadChunks"/> MiB; the connection is left set for sequential scans
+    /// (see <see cref="AnyScan"/>). <see cref="Plan.Merge"/> puts them in key order.
+    /// </summary>
+    public static Stream StartRows(PgNativeConnection connection, PgTable table, IReadOnlyList<PgColumn> columns, int readAheadChunks)
+    {
+        connection.Execute(SequentialOnly);
+        connection.StartCopyOut($"COPY ({SelectOf(table, columns)}) TO STDOUT");
+        return readAheadChunks > 0 ? new CopyReadAhead(connection, readAheadChunks) : new NativeCopyStream(connection);
     }
 
     /// <summary>A table's late rows, held, and what is needed to merge them into its rows as they lie.</summary>
-    internal sealed record Plan(PgTable Table, string Select, IReadOnlyList<LateRow> Late, List<byte[]> Held, int KeyColumn, bool Numeric)
+    internal sealed record Plan(PgTable Table, IReadOnlyList<LateRow> Late, List<byte[]> Held, int KeyColumn, bool Numeric)
     {
-        /// <summary>
-        /// Starts the scan of the rows as they lie on <paramref name="connection"/> (in the backup's snapshot) and returns
-        /// them in key order; the connection is left set for sequential scans (see <see cref="AnyScan"/>).
-        /// </summary>
-        public Stream Open(PgNativeConnection connection)
-        {
-            connection.Execute(SequentialOnly);
-            connection.StartCopyOut($"COPY ({Select}) TO STDOUT");
-            return new MergedScan(this, new NativeCopyStream(connection));
-        }
+        /// <summary>The table's rows as they lie (<see cref="StartRows"/>), in key order.</summary>
+        public Stream Merge(Stream rows) => new MergedScan(this, rows);
     }
 
     /// <summary>

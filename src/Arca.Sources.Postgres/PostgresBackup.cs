@@ -89,7 +89,7 @@ public sealed class PostgresBackup(IBlobSaver saver, IBlobLoader loader, ITreeLo
         // Rows are read through libpq (see PgNativeConnection), on connections that share the snapshot: each reader first
         // the table whose keys it scanned, then the others, largest first, as they come.
         var readers = read.TakeReaders();
-        var queue = new Queue<PgTable>(read.Tables.Where(t => readers.All(r => r.Scanned != t)).OrderByDescending(t => t.EstimatedBytes));
+        var queue = new Queue<PgTable>(read.Tables.Where(t => readers.All(r => r.Scanned?.Table != t)).OrderByDescending(t => t.EstimatedBytes));
         PgTable? Next()
         {
             lock (queue)
@@ -100,7 +100,7 @@ public sealed class PostgresBackup(IBlobSaver saver, IBlobLoader loader, ITreeLo
         var reading = Task.WhenAll(readers.Select(reader => Task.Run(async () =>
         {
             await using var connection = await reader.Connection;
-            var (table, scanned) = reader.Scanned is { } own ? (own, reader.Plan) : (Next(), null);
+            var (table, scanned) = reader.Scanned is { } own ? (own.Table, own) : (Next(), null);
             while (table is not null)
             {
                 var node = await BackupTableAsync(connection, read, table, scanned, saverOfContent, parentTables?.Find(table.Name.EntryName), startNs, cancellationToken);
@@ -205,8 +205,8 @@ public sealed class PostgresBackup(IBlobSaver saver, IBlobLoader loader, ITreeLo
         return key >= 0 && KeyOrder.IsOrderable(columns[key].Type) ? key : -1;
     }
 
-    /// <param name="scanned">The table's key scan, when it was done on this connection as the read began (see <see cref="DatabaseRead.Reader"/>).</param>
-    private async Task<Node> BackupTableAsync(Native.PgNativeConnection connection, DatabaseRead read, PgTable table, Task<PhysicalScan.Plan?>? scanned,
+    /// <param name="scanned">The table's rows and key scan, when they began with the read (see <see cref="DatabaseRead.ScannedTable"/>).</param>
+    private async Task<Node> BackupTableAsync(Native.PgNativeConnection connection, DatabaseRead read, PgTable table, DatabaseRead.ScannedTable? scanned,
         ContentSaver contentSaver, Node? parent, long timeNs, CancellationToken cancellationToken)
     {
         var selection = read.Selection;
@@ -234,15 +234,16 @@ public sealed class PostgresBackup(IBlobSaver saver, IBlobLoader loader, ITreeLo
             // Large tables are read as they lie and put in key order here (see PhysicalScan), which costs the server
             // less than ORDER BY's index scan; the rows stored are the same.
             var keyColumn = PhysicalKeyColumn(table, selection);
-            var plan = scanned is not null ? await scanned
-                : keyColumn >= 0 ? await PhysicalScan.PlanAsync(connection, table, columns, keyColumn, cancellationToken)
-                : null;
+            var (plan, asTheyLie) = scanned is not null ? await read.ScannedRowsAsync(scanned, connection)
+                : keyColumn >= 0 && await PhysicalScan.PlanAsync(connection, table, columns, keyColumn, cancellationToken) is { } own
+                    ? (own, PhysicalScan.StartRows(connection, table, columns, 0))
+                    : (null, null);
             if (plan is null)
             {
                 connection.Execute(PhysicalScan.AnyScan);
                 connection.StartCopyOut($"COPY ({select}) TO STDOUT");
             }
-            await using var live = plan?.Open(connection) ?? new NativeCopyStream(connection);
+            await using var live = plan?.Merge(asTheyLie!) ?? new NativeCopyStream(connection);
             if (deltaBase is { } b && KeyOrder.For(info) is { } order)
             {
                 await using var delta = new DeltaStream(order, live, new ContentReader(loader, b.Blobs));

@@ -91,6 +91,65 @@ public sealed class PhysicalScanTests
         }
     }
 
+    /// <summary>About 60 MB of rows laid down in random key order, never analyzed: the backup gives the physical read a try.</summary>
+    private const string ShuffledTableSql = """
+        CREATE TABLE public.shuffled (id bigint PRIMARY KEY, pad text NOT NULL) WITH (autovacuum_enabled = off);
+        INSERT INTO public.shuffled SELECT g, repeat(md5(g::text), 8) FROM generate_series(1, 170000) AS g ORDER BY random();
+        """;
+
+    [Fact]
+    public async Task A_large_table_found_too_far_from_key_order_after_its_rows_began_is_read_with_order_by_in_the_same_snapshot()
+    {
+        // With no statistics the table gets a try: its rows start (read ahead) beside its key scan, which then finds
+        // nearly every row late. The rows begun are stopped, and the reader, back in the backup's snapshot, reads the
+        // table with ORDER BY.
+        await using var sandbox = await PgSandbox.CreateAsync();
+        var url = await sandbox.NewDatabaseAsync(ShuffledTableSql);
+        var name = PgTestServer.DatabaseName(url);
+        (await PgTestServer.ScalarAsync<long>(name, "SELECT count(*) FROM pg_stats WHERE tablename = 'shuffled'")).ShouldBe(0);
+        var expected = await PgTestServer.PsqlAsync(name, "COPY (SELECT * FROM public.shuffled ORDER BY id) TO STDOUT");
+        var scansBefore = await SettledScansAsync(name, "shuffled", 0);
+
+        var snapshot = await sandbox.BackupAsync(url);
+
+        // The key scan, the rows begun and stopped, and the read with ORDER BY.
+        (await SettledScansAsync(name, "shuffled", scansBefore + 3)).ShouldBe(scansBefore + 3);
+        var dump = await sandbox.RunAsync("dump", snapshot, name + "/public.shuffled", "--format", "raw");
+        dump.ShouldSucceed();
+        dump.Out.ShouldBe(expected);
+    }
+
+    [Fact]
+    public async Task A_read_given_up_while_a_large_tables_rows_are_read_ahead_stops_them_and_ends_every_session()
+    {
+        // As when the repository refuses its password while the database is being opened: the read ends with a table's
+        // rows coming in on one connection (the server waiting, the read-ahead full) and its key scan on another.
+        await using var sandbox = await PgSandbox.CreateAsync();
+        var url = await sandbox.NewDatabaseAsync(ShuffledTableSql);
+        var name = PgTestServer.DatabaseName(url);
+        var read = await DatabaseRead.BeginAsync(PostgresLocation.Parse(url), new PostgresBackupOptions(), TimeProvider.System, CancellationToken.None);
+        try
+        {
+            var rowsCopy = $"SELECT count(*) FROM pg_stat_activity WHERE datname = '{name}' AND query LIKE 'COPY (SELECT t.\"id\", t.\"pad\" FROM%'";
+            for (var i = 0; i < 100 && await PgTestServer.ScalarAsync<long>("postgres", rowsCopy) == 0; i++)
+            {
+                await Task.Delay(50);
+            }
+            (await PgTestServer.ScalarAsync<long>("postgres", rowsCopy)).ShouldBe(1, "the table's rows should be coming in");
+        }
+        finally
+        {
+            await read.DisposeAsync();
+        }
+        var sessions = -1L;
+        for (var i = 0; i < 50 && sessions != 0; i++)
+        {
+            await Task.Delay(100); // a closed session leaves pg_stat_activity a moment after its client is gone
+            sessions = await PgTestServer.ScalarAsync<long>("postgres", $"SELECT count(*) FROM pg_stat_activity WHERE datname = '{name}' AND application_name = 'arca'");
+        }
+        sessions.ShouldBe(0);
+    }
+
     [Fact]
     public void Keys_in_order_leave_no_row_late()
     {
@@ -195,6 +254,27 @@ public sealed class PhysicalScanTests
             SET enable_indexscan = off; SET enable_indexonlyscan = off; SET enable_bitmapscan = off; SET synchronize_seqscans = off;
             SELECT count(*) FROM (SELECT {key} < max({key}) OVER (ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS late FROM {table}) s WHERE late
             """);
+
+    /// <summary>
+    /// The scans of any kind of one table once they have reached <paramref name="atLeast"/> and stopped moving (see
+    /// <see cref="SettledSequentialScansAsync"/>).
+    /// </summary>
+    private static async Task<long> SettledScansAsync(string database, string table, long atLeast)
+    {
+        var query = $"SELECT (coalesce(seq_scan, 0) + coalesce(idx_scan, 0))::bigint FROM pg_stat_user_tables WHERE relname = '{table}'";
+        var seen = await PgTestServer.ScalarAsync<long>(database, query);
+        for (var i = 0; i < 100; i++)
+        {
+            await Task.Delay(200);
+            var now = await PgTestServer.ScalarAsync<long>(database, query);
+            if (now == seen && now >= atLeast)
+            {
+                return now;
+            }
+            seen = now;
+        }
+        return seen;
+    }
 
     /// <summary>Sequential scans of the large tables, in all.</summary>
     private static async Task<long> SequentialScansAsync(string database) =>
