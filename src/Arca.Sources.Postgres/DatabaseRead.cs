@@ -52,10 +52,10 @@ public sealed class DatabaseRead : IAsyncDisposable
 
     /// <summary>
     /// A large table read as its rows lie (<see cref="PhysicalScan"/>), begun as the read began: its rows, started on its
-    /// reader's connection and read ahead into memory, and beside them, on another connection, its key scan and late rows.
-    /// The rows do not wait for the key scan: on the bench fixture's items the key scan and the late rows took 0.6-0.7 s,
-    /// all of it before the rows' scan began, which itself took 2.5 s. <see cref="Rows"/> is null, and the table read
-    /// with ORDER BY, when its rows lie too far from key order.
+    /// reader's connection and read ahead into memory, and beside them, on the planner's connection, its key scan and late
+    /// rows. The rows do not wait for the key scan: on the bench fixture's items the key scan and the late rows took
+    /// 0.6-0.7 s, all of it before the rows' scan began, which itself took 2.5 s. <see cref="Rows"/> is null, and the
+    /// table read with ORDER BY, when its rows lie too far from key order.
     /// </summary>
     internal sealed class ScannedTable(PgTable table)
     {
@@ -64,6 +64,18 @@ public sealed class DatabaseRead : IAsyncDisposable
         public Task<Stream?> Rows => RowsSource.Task;
         internal TaskCompletionSource<PhysicalScan.Plan?> PlanSource { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         internal TaskCompletionSource<Stream?> RowsSource { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>
+        /// Stops the rows if they began and nobody has read them to their end (a second stop does nothing). Their
+        /// connection may close only after this: the read-ahead calls libpq on it from a task of its own.
+        /// </summary>
+        public async Task StopRowsAsync()
+        {
+            if (Rows is { IsCompletedSuccessfully: true, Result: { } rows })
+            {
+                await rows.DisposeAsync();
+            }
+        }
     }
 
     /// <summary>
@@ -80,7 +92,7 @@ public sealed class DatabaseRead : IAsyncDisposable
         {
             _readersTaken = true;
             Reader[] readers = [.. _readers];
-            _readers.Clear(); // the held rows of each key scan go with its reader, once read
+            _readers.Clear(); // the late rows held for each scanned table go with its reader, once read
             return readers;
         }
     }
@@ -139,6 +151,10 @@ public sealed class DatabaseRead : IAsyncDisposable
         var largestFirst = Tables.OrderByDescending(t => t.EstimatedBytes).ToList();
         var scanned = largestFirst.Where(t => PostgresBackup.PhysicalKeyColumn(t, Selection) >= 0).Take(Options.Jobs)
             .Select(t => new ScannedTable(t)).ToList();
+        // The planner locks the scanned tables before any of their rows start. Otherwise a DDL statement (ALTER TABLE,
+        // TRUNCATE) that came between a reader's lock and the planner's would queue behind the reader, the planner's key
+        // scan behind the DDL, and the reader wait for the planner: a wait PostgreSQL cannot see as a deadlock.
+        var locked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         for (var i = 0; i < Math.Min(Options.Jobs, Math.Max(1, Tables.Count)); i++)
         {
             var table = i < scanned.Count ? scanned[i] : null;
@@ -152,6 +168,7 @@ public sealed class DatabaseRead : IAsyncDisposable
                     JoinSnapshot(connection);
                     if (table is not null)
                     {
+                        await locked.Task;
                         var columns = PostgresBackup.ColumnsOf(table.Table, Selection);
                         var key = columns[PostgresBackup.PhysicalKeyColumn(table.Table, Selection)];
                         table.RowsSource.SetResult(PhysicalScan.LiesNearKeyOrder(connection, table.Table, key)
@@ -180,6 +197,11 @@ public sealed class DatabaseRead : IAsyncDisposable
                 {
                     connection = await planning;
                     JoinSnapshot(connection);
+                    using (cancellationToken.Register(connection.Cancel)) // (a lock waits as long as the statement holding it runs)
+                    {
+                        connection.Execute($"LOCK TABLE {string.Join(", ", scanned.Select(t => "ONLY " + t.Table.Name.Sql))} IN ACCESS SHARE MODE");
+                    }
+                    locked.SetResult();
                     foreach (var table in scanned)
                     {
                         var columns = PostgresBackup.ColumnsOf(table.Table, Selection);
@@ -189,6 +211,7 @@ public sealed class DatabaseRead : IAsyncDisposable
                 }
                 catch (Exception ex)
                 {
+                    locked.TrySetException(ex);
                     foreach (var table in scanned)
                     {
                         table.PlanSource.TrySetException(ex);
@@ -233,22 +256,29 @@ public sealed class DatabaseRead : IAsyncDisposable
     /// </summary>
     internal async Task<(PhysicalScan.Plan? Plan, Stream? Rows)> ScannedRowsAsync(ScannedTable scanned, PgNativeConnection connection)
     {
-        PhysicalScan.Plan? plan = null;
-        var rows = await scanned.Rows;
+        if (await scanned.Rows is not { } rows)
+        {
+            return (null, null); // too far from key order to try: no need to wait for the planner
+        }
+        PhysicalScan.Plan? plan;
         try
         {
             plan = await scanned.Plan;
         }
-        finally
+        catch
         {
-            if ((plan is null || rows is null) && rows is not null)
-            {
-                await rows.DisposeAsync(); // a cancel; the transaction it fails is begun again in the snapshot
-                connection.Execute("ROLLBACK");
-                JoinSnapshot(connection);
-            }
+            await scanned.StopRowsAsync();
+            throw;
         }
-        return plan is not null && rows is not null ? (plan, rows) : (null, null);
+        if (plan is not null)
+        {
+            return (plan, rows);
+        }
+        // The stop is a cancel: the transaction it fails is begun again in the same snapshot.
+        await scanned.StopRowsAsync();
+        connection.Execute("ROLLBACK");
+        JoinSnapshot(connection);
+        return (null, null);
     }
 
     /// <summary>Puts a reader's libpq connection (see <see cref="PgNativeConnection"/>) in the exported snapshot.</summary>
@@ -286,10 +316,11 @@ public sealed class DatabaseRead : IAsyncDisposable
         await _planning;
         foreach (var reader in untaken)
         {
-            // A table's rows being read ahead stop before their connection closes: libpq's calls on it must end first.
-            if (reader.Scanned?.Rows is { IsCompletedSuccessfully: true, Result: { } rows })
+            // Once the reader's set-up has ended (its rows begun, or not), they stop before their connection closes.
+            await ((Task)reader.Connection).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            if (reader.Scanned is { } scanned)
             {
-                await rows.DisposeAsync();
+                await scanned.StopRowsAsync();
             }
             await CloseAsync(reader.Connection);
         }

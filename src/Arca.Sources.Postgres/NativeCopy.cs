@@ -90,10 +90,10 @@ internal static class NativeConnections
 }
 
 /// <summary>
-/// COPY output read ahead of its reader, on a task of its own, into at most <c>capacity</c> chunks of 1 MiB held in
-/// memory: the server goes on sending rows while the reader is not yet ready for them (a large table's rows start
-/// while its key scan runs beside them, see <see cref="PhysicalScan"/>). Past the bound, the server waits, as it would
-/// for a reader that reads directly.
+/// COPY output read ahead of its reader, on a task of its own, in chunks of 1 MiB: <c>capacity</c> of them waiting in
+/// memory, and two more in hand (the one being filled, the one being read). The server goes on sending rows while the
+/// reader is not yet ready for them (a large table's rows start while its key scan runs beside them, see
+/// <see cref="DatabaseRead.ScannedTable"/>); past the bound it waits, as it would for a reader that reads directly.
 /// <para>
 /// Disposing it before the end stops the COPY (a cancel request) and reads what is left of it: the connection is then
 /// in a failed transaction, which its owner must end before using it again.
@@ -113,6 +113,7 @@ internal sealed class CopyReadAhead : Stream
     private int _offset;
     private int _length;
     private bool _ended;
+    private bool _disposed;
 
     /// <summary>Starts reading the COPY that <paramref name="connection"/> has started (<see cref="PgNativeConnection.StartCopyOut"/>).</summary>
     public CopyReadAhead(PgNativeConnection connection, int capacity)
@@ -205,6 +206,11 @@ internal sealed class CopyReadAhead : Stream
 
     public override async ValueTask DisposeAsync()
     {
+        if (_disposed)
+        {
+            return;
+        }
+        _disposed = true;
         if (!_reading.IsCompleted)
         {
             _connection.Cancel();
@@ -212,6 +218,12 @@ internal sealed class CopyReadAhead : Stream
         }
         await _reading;
         _stop.Dispose();
+        // The chunks go now, not when whatever holds this stream lets go of it.
+        while (_chunks.Reader.TryRead(out _))
+        {
+        }
+        _spare.Clear();
+        _current = null;
         await base.DisposeAsync();
     }
 

@@ -87,7 +87,7 @@ public sealed class PostgresBackup(IBlobSaver saver, IBlobLoader loader, ITreeLo
         var saverOfContent = new ContentSaver(saver, chunker, RowsCompressionLevel);
         var nodes = new List<Node>();
         // Rows are read through libpq (see PgNativeConnection), on connections that share the snapshot: each reader first
-        // the table whose keys it scanned, then the others, largest first, as they come.
+        // the table whose rows it began (DatabaseRead.ScannedTable), then the others, largest first, as they come.
         var readers = read.TakeReaders();
         var queue = new Queue<PgTable>(read.Tables.Where(t => readers.All(r => r.Scanned?.Table != t)).OrderByDescending(t => t.EstimatedBytes));
         PgTable? Next()
@@ -100,15 +100,25 @@ public sealed class PostgresBackup(IBlobSaver saver, IBlobLoader loader, ITreeLo
         var reading = Task.WhenAll(readers.Select(reader => Task.Run(async () =>
         {
             await using var connection = await reader.Connection;
-            var (table, scanned) = reader.Scanned is { } own ? (own.Table, own) : (Next(), null);
-            while (table is not null)
+            try
             {
-                var node = await BackupTableAsync(connection, read, table, scanned, saverOfContent, parentTables?.Find(table.Name.EntryName), startNs, cancellationToken);
-                lock (nodes)
+                var (table, scanned) = reader.Scanned is { } own ? (own.Table, own) : (Next(), null);
+                while (table is not null)
                 {
-                    nodes.Add(node);
+                    var node = await BackupTableAsync(connection, read, table, scanned, saverOfContent, parentTables?.Find(table.Name.EntryName), startNs, cancellationToken);
+                    lock (nodes)
+                    {
+                        nodes.Add(node);
+                    }
+                    (table, scanned) = (Next(), null);
                 }
-                (table, scanned) = (Next(), null);
+            }
+            finally
+            {
+                if (reader.Scanned is { } own)
+                {
+                    await own.StopRowsAsync(); // (read to their end, or the backup failed first)
+                }
             }
         }, CancellationToken.None))); // (not cancellable before it starts: the reader connections are its to close)
         try
@@ -236,7 +246,7 @@ public sealed class PostgresBackup(IBlobSaver saver, IBlobLoader loader, ITreeLo
             var keyColumn = PhysicalKeyColumn(table, selection);
             var (plan, asTheyLie) = scanned is not null ? await read.ScannedRowsAsync(scanned, connection)
                 : keyColumn >= 0 && await PhysicalScan.PlanAsync(connection, table, columns, keyColumn, cancellationToken) is { } own
-                    ? (own, PhysicalScan.StartRows(connection, table, columns, 0))
+                    ? (own, PhysicalScan.StartRows(connection, table, columns, readAheadChunks: 0))
                     : (null, null);
             if (plan is null)
             {
