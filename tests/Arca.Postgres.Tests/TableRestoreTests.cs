@@ -150,6 +150,25 @@ public sealed class TableRestoreTests
     }
 
     [Fact]
+    public async Task An_upsert_whose_rows_a_trigger_rewrites_fails_its_check_and_changes_nothing()
+    {
+        // The check after the merge reads back the rows it wrote: a trigger that rewrites them (here, every name it
+        // sees written) leaves them unlike the snapshot's, and the restore says so and rolls back.
+        await using var sandbox = await PgSandbox.CreateAsync();
+        var s = await BadCleanupAsync(sandbox);
+        await PgTestServer.ExecuteAsync(s.Name, """
+            CREATE FUNCTION public.shout() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.name := upper(NEW.name); RETURN NEW; END $$;
+            CREATE TRIGGER shout BEFORE INSERT OR UPDATE ON public.customers FOR EACH ROW EXECUTE FUNCTION public.shout();
+            """);
+
+        var result = await sandbox.RunAsync("restore", "latest", "--table", Customers, "--to", s.Url, "--mode", "upsert", "--yes");
+
+        result.ShouldFailWith(ExitCodes.DatabaseFailed);
+        result.Error.ShouldContain("still differs from the snapshot (0 rows missing, 300 differing); nothing was changed");
+        (await Checksum(s.Name)).ShouldBe(s.DamagedAll);
+    }
+
+    [Fact]
     public async Task Replace_makes_the_table_exactly_what_the_snapshot_holds()
     {
         await using var sandbox = await PgSandbox.CreateAsync();
