@@ -84,12 +84,15 @@ public sealed class TableMerge(DbConnection connection, DbTransaction transactio
     /// </summary>
     private const string Changes = "arca_changes";
 
-    private string KeyMatch => Match("t", "s");
+    private string KeyMatch => string.Join(" AND ", info.Key.Select(k => $"t.{sql.Ident(k)} = s.{sql.Ident(k)}"));
 
-    private string Match(string left, string right) => string.Join(" AND ", info.Key.Select(k => $"{left}.{sql.Ident(k)} = {right}.{sql.Ident(k)}"));
-
-    /// <summary>Limits the staged rows (alias s) to those <see cref="FindChangesAsync"/> found, or to those it found missing.</summary>
-    private string Changed(bool missingOnly = false) => $"EXISTS (SELECT 1 FROM {Changes} AS c WHERE {Match("c", "s")}{(missingOnly ? " AND c.arca_missing" : "")})";
+    /// <summary>
+    /// Limits the staged rows (alias s) to those <see cref="FindChangesAsync"/> found, or to those it found missing. As IN,
+    /// not a correlated EXISTS: SQLite would scan the unindexed keys once per staged row.
+    /// </summary>
+    private string Changed(bool missingOnly = false) =>
+        $"({string.Join(", ", info.Key.Select(k => $"s.{sql.Ident(k)}"))}) IN " +
+        $"(SELECT {string.Join(", ", info.Key.Select(k => $"c.{sql.Ident(k)}"))} FROM {Changes} AS c{(missingOnly ? " WHERE c.arca_missing" : "")})";
 
     /// <summary>Compares every staged row with the live table, once, and keeps the keys of those to write (<see cref="Changes"/>).</summary>
     private async Task FindChangesAsync(CancellationToken cancellationToken)
