@@ -35,7 +35,7 @@ public enum ErrorCode
     ToolMissing,
     /// <summary>A file given as a SQLite database is not one (no SQLite header, or an empty file).</summary>
     NotSqlite,
-    /// <summary>A SQLite database stayed locked by another connection beyond the timeout.</summary>
+    /// <summary>A SQLite database stayed locked by another connection beyond the timeout; a PostgreSQL table was changed (TRUNCATE, ALTER TABLE) as a backup began, or such a change waits for a lock the backup needs.</summary>
     DatabaseBusy,
     /// <summary>A database file is damaged (SQLite's integrity check failed, or a read hit corruption); nothing was recorded as good.</summary>
     DatabaseCorrupt,

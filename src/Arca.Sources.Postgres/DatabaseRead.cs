@@ -146,19 +146,36 @@ public sealed class DatabaseRead : IAsyncDisposable
         {
             Warnings.Add($"{table.Name} has no primary key: its rows are kept in a stable order, but a restore can only replace the table, not match rows by key.");
         }
+        // Every table is locked as reading locks it (ACCESS SHARE), in the snapshot's own transaction and before any is
+        // read, as pg_dump does: TRUNCATE and the forms of ALTER TABLE that rewrite a table are not MVCC-safe (after one
+        // commits, a snapshot taken before it sees the table empty), so they wait for the backup's end. The backup's
+        // other connections take the same locks as they join, without waiting (JoinSnapshot).
+        // One that committed after the snapshot and before this lock (the catalog's reads and the lock itself may wait
+        // for one) left the table in a new data file: seen so, the backup stops rather than store the table empty.
+        if (Tables.Count > 0)
+        {
+            await PostgresErrors.ExecuteAsync(Main, $"LOCK TABLE {string.Join(", ", Tables.Select(t => "ONLY " + t.Name.Sql))} IN ACCESS SHARE MODE", cancellationToken);
+            var rewritten = await RewrittenSinceSnapshotAsync(cancellationToken);
+            if (Tables.FirstOrDefault(t => rewritten.Contains(t.Oid)) is { } changed)
+            {
+                throw new ArcaException(ErrorCode.DatabaseBusy,
+                    $"{changed.Name} was emptied or rewritten by another session (TRUNCATE, ALTER TABLE, VACUUM FULL) after the backup's snapshot was taken.",
+                    "Run the backup again: it waits for such a change to end before it begins.");
+            }
+        }
+
         // The readers join the snapshot and the largest tables' rows start, while, on one more connection, their key
         // scans run and the rest is checked.
         var largestFirst = Tables.OrderByDescending(t => t.EstimatedBytes).ToList();
         var scanned = largestFirst.Where(t => PostgresBackup.PhysicalKeyColumn(t, Selection) >= 0).Take(Options.Jobs)
             .Select(t => new ScannedTable(t)).ToList();
-        // The planner locks the scanned tables before any of their rows start. Otherwise a DDL statement (ALTER TABLE,
-        // TRUNCATE) that came between a reader's lock and the planner's would queue behind the reader, the planner's key
-        // scan behind the DDL, and the reader wait for the planner: a wait PostgreSQL cannot see as a deadlock.
-        var locked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var joins = new List<Task>();
         for (var i = 0; i < Math.Min(Options.Jobs, Math.Max(1, Tables.Count)); i++)
         {
             var table = i < scanned.Count ? scanned[i] : null;
             var connecting = _connecting[_handedOver++];
+            var joined = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            joins.Add(joined.Task);
             _readers.Add(new Reader(Task.Run(async () =>
             {
                 PgNativeConnection? connection = null;
@@ -166,18 +183,23 @@ public sealed class DatabaseRead : IAsyncDisposable
                 {
                     connection = await connecting;
                     JoinSnapshot(connection);
+                    joined.SetResult();
                     if (table is not null)
                     {
-                        await locked.Task;
                         var columns = PostgresBackup.ColumnsOf(table.Table, Selection);
                         var key = columns[PostgresBackup.PhysicalKeyColumn(table.Table, Selection)];
-                        table.RowsSource.SetResult(PhysicalScan.LiesNearKeyOrder(connection, table.Table, key)
-                            ? PhysicalScan.StartRows(connection, table.Table, columns, ReadAheadChunks) : null);
+                        var near = PhysicalScan.LiesNearKeyOrder(connection, table.Table, key);
+                        if (near)
+                        {
+                            connection.Execute($"SAVEPOINT {RowsBegun}");
+                        }
+                        table.RowsSource.SetResult(near ? PhysicalScan.StartRows(connection, table.Table, columns, ReadAheadChunks) : null);
                     }
                     return connection;
                 }
                 catch (Exception ex)
                 {
+                    joined.TrySetException(ex);
                     if (table is not null)
                     {
                         table.RowsSource.TrySetException(ex);
@@ -190,6 +212,8 @@ public sealed class DatabaseRead : IAsyncDisposable
         if (scanned.Count > 0)
         {
             var planning = _connecting[_handedOver++];
+            var joined = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            joins.Add(joined.Task);
             _planning = Task.Run(async () =>
             {
                 PgNativeConnection? connection = null;
@@ -197,11 +221,7 @@ public sealed class DatabaseRead : IAsyncDisposable
                 {
                     connection = await planning;
                     JoinSnapshot(connection);
-                    using (cancellationToken.Register(connection.Cancel)) // (a lock waits as long as the statement holding it runs)
-                    {
-                        connection.Execute($"LOCK TABLE {string.Join(", ", scanned.Select(t => "ONLY " + t.Table.Name.Sql))} IN ACCESS SHARE MODE");
-                    }
-                    locked.SetResult();
+                    joined.SetResult();
                     foreach (var table in scanned)
                     {
                         var columns = PostgresBackup.ColumnsOf(table.Table, Selection);
@@ -211,7 +231,7 @@ public sealed class DatabaseRead : IAsyncDisposable
                 }
                 catch (Exception ex)
                 {
-                    locked.TrySetException(ex);
+                    joined.TrySetException(ex);
                     foreach (var table in scanned)
                     {
                         table.PlanSource.TrySetException(ex);
@@ -238,6 +258,9 @@ public sealed class DatabaseRead : IAsyncDisposable
         }
         Sequences = await PostgresCatalog.SequencesAsync(Main, Selection.All ? null : name => Tables.Any(t => t.Name == name), cancellationToken);
         MaterializedViews = Selection.All ? await PostgresCatalog.PopulatedMaterializedViewsAsync(Main, cancellationToken) : [];
+        // Joined, every connection of the backup holds its locks: a schema change asked for from now on waits for the
+        // backup's end, and nothing of the backup waits behind it.
+        await Task.WhenAll(joins);
         var pgDump = PgTools.Find("pg_dump");
         var (dumpMajor, dumpVersion) = await PgTools.VersionAsync(pgDump, cancellationToken);
         if (dumpMajor < serverMajor)
@@ -251,8 +274,29 @@ public sealed class DatabaseRead : IAsyncDisposable
     }
 
     /// <summary>
+    /// The tables whose data file is no longer the one the snapshot knows: pg_class read by a query shows the snapshot's
+    /// row, pg_relation_filenode reads the server's catalog cache, which is current. Taking no lock on the tables.
+    /// </summary>
+    private async Task<HashSet<uint>> RewrittenSinceSnapshotAsync(CancellationToken cancellationToken)
+    {
+        var rewritten = new HashSet<uint>();
+        await using var cmd = new NpgsqlCommand(
+            "SELECT c.oid FROM pg_catalog.pg_class AS c WHERE c.oid = ANY($1) AND c.relfilenode IS DISTINCT FROM pg_catalog.pg_relation_filenode(c.oid)", Main);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = Tables.Select(t => t.Oid).ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Oid });
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            rewritten.Add(reader.GetFieldValue<uint>(0));
+        }
+        return rewritten;
+    }
+
+    /// <summary>The savepoint a reader sets before a scanned table's rows start: stopping them fails what came after it only.</summary>
+    private const string RowsBegun = "arca_rows_begun";
+
+    /// <summary>
     /// A scanned table's plan and rows (as they lie), or neither when it is to be read with ORDER BY: then rows already
-    /// begun are stopped, and <paramref name="connection"/> (their reader's) is back in the snapshot, ready.
+    /// begun are stopped, and <paramref name="connection"/> (their reader's) is ready again, in the same transaction.
     /// </summary>
     internal async Task<(PhysicalScan.Plan? Plan, Stream? Rows)> ScannedRowsAsync(ScannedTable scanned, PgNativeConnection connection)
     {
@@ -274,21 +318,42 @@ public sealed class DatabaseRead : IAsyncDisposable
         {
             return (plan, rows);
         }
-        // The stop is a cancel: the transaction it fails is begun again in the same snapshot.
+        // The stop is a cancel, which fails what came after the savepoint; the transaction (its snapshot, its locks) stays.
         await scanned.StopRowsAsync();
-        connection.Execute("ROLLBACK");
-        JoinSnapshot(connection);
+        connection.Execute($"ROLLBACK TO SAVEPOINT {RowsBegun}");
         return (null, null);
     }
 
-    /// <summary>Puts a reader's libpq connection (see <see cref="PgNativeConnection"/>) in the exported snapshot.</summary>
+    /// <summary>
+    /// Puts a reader's libpq connection (see <see cref="PgNativeConnection"/>) in the exported snapshot, holding the
+    /// tables' locks as the main connection does. Without waiting for them: a schema change asked for since the main
+    /// connection took its locks waits behind those, and a lock asked for behind the change would wait for it, for ever,
+    /// while it waits for the backup (a wait PostgreSQL cannot see as a deadlock: the main connection waits in Arca).
+    /// </summary>
     private void JoinSnapshot(PgNativeConnection connection)
     {
         connection.Execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
         connection.Execute($"SET TRANSACTION SNAPSHOT {TableName.Literal(_snapshotId)}");
         // A parallel plan would hand out rows in no fixed order; PhysicalScan needs the order they lie in.
         connection.Execute("SET max_parallel_workers_per_gather = 0");
+        if (Tables.Count == 0)
+        {
+            return;
+        }
+        try
+        {
+            connection.Execute($"LOCK TABLE {string.Join(", ", Tables.Select(t => "ONLY " + t.Name.Sql))} IN ACCESS SHARE MODE NOWAIT");
+        }
+        catch (PgNativeException ex) when (ex.SqlState == "55P03")
+        {
+            throw SchemaChangeWaiting(ex.Message, ex);
+        }
     }
+
+    /// <summary>A lock the backup needs is held or asked for by another session, one that changes a table's schema.</summary>
+    internal static ArcaException SchemaChangeWaiting(string detail, Exception inner) => new(ErrorCode.DatabaseBusy,
+        $"Another session is changing a table's schema, or waits to (ALTER TABLE, TRUNCATE), and the backup cannot read past it: {detail}.",
+        "Run the backup again once that change is done (pg_stat_activity shows who waits for whom).", inner);
 
     /// <summary>Closes a reader's connection once it is open; one that failed or was stopped is passed over.</summary>
     private static async Task CloseAsync(Task<PgNativeConnection> connection)

@@ -314,7 +314,9 @@ public sealed class PostgresBackup(IBlobSaver saver, IBlobLoader loader, ITreeLo
     internal static async Task<byte[]> DumpSchemaAsync(string pgDump, PostgresLocation location, string snapshotId, string section,
         IReadOnlyList<PgTable>? tables, CancellationToken cancellationToken)
     {
-        List<string> arguments = ["--schema-only", $"--section={section}", $"--snapshot={snapshotId}", "--no-password"];
+        // pg_dump locks the tables too, after the backup's connections: a schema change asked for meanwhile queues behind
+        // those, and pg_dump behind the change, which waits for the backup. Better to fail than to wait for ever.
+        List<string> arguments = ["--schema-only", $"--section={section}", $"--snapshot={snapshotId}", "--no-password", "--lock-wait-timeout=5000"];
         foreach (var table in tables ?? [])
         {
             arguments.Add("--table=" + table.Name.Sql);
@@ -322,6 +324,12 @@ public sealed class PostgresBackup(IBlobSaver saver, IBlobLoader loader, ITreeLo
         try
         {
             return await PgTools.RunAsync(pgDump, arguments, location.ToolEnvironment(), null, cancellationToken);
+        }
+        catch (ToolFailedException ex) when (ex.Error.IndexOf("Query was: LOCK TABLE ", StringComparison.Ordinal) is var at and >= 0)
+        {
+            // "pg_dump: error: query failed: ERROR:  canceling statement due to statement timeout", then the LOCK it ran
+            var locked = ex.Error[(at + "Query was: LOCK TABLE ".Length)..].Split(" IN ACCESS SHARE MODE")[0].Trim();
+            throw DatabaseRead.SchemaChangeWaiting($"pg_dump waited 5 s to lock {locked}", ex);
         }
         catch (ToolFailedException ex)
         {

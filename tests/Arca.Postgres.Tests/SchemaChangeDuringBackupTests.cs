@@ -1,0 +1,92 @@
+using Arca.Cli;
+using Arca.Repo;
+using Arca.Sources.Postgres;
+using Arca.Storage.Local;
+using Arca.TestKit;
+using Npgsql;
+
+namespace Arca.Postgres.Tests;
+
+/// <summary>
+/// TRUNCATE and the forms of ALTER TABLE that rewrite a table are not MVCC-safe: once one commits, a snapshot taken
+/// before it sees the table empty. A backup holds its tables locked from its start, as pg_dump does, so such a change
+/// waits for the backup; one that commits while the backup is beginning stops it (exit 41) rather than leave the
+/// table empty in a snapshot.
+/// </summary>
+public sealed class SchemaChangeDuringBackupTests
+{
+    private const string Sql = """
+        CREATE TABLE public.orders (id bigint PRIMARY KEY, note text);
+        INSERT INTO public.orders SELECT g, 'order ' || g FROM generate_series(1, 5000) AS g;
+        CREATE TABLE public.small (id integer PRIMARY KEY);
+        INSERT INTO public.small SELECT g FROM generate_series(1, 10) AS g;
+        """;
+
+    [Fact]
+    public async Task A_table_truncated_once_the_backup_has_begun_is_backed_up_whole_and_the_truncate_waits_for_the_backup()
+    {
+        await using var sandbox = await PgSandbox.CreateAsync();
+        var url = await sandbox.NewDatabaseAsync(Sql);
+        var name = PgTestServer.DatabaseName(url);
+        await using var repository = await Repository.OpenAsync(new LocalStorage(sandbox.Repository), CliRunner.DefaultPassword, CancellationToken.None);
+        await repository.LoadIndexAsync(CancellationToken.None);
+        Task truncate;
+        await using (var read = await DatabaseRead.BeginAsync(PostgresLocation.Parse(url), new PostgresBackupOptions(), TimeProvider.System, CancellationToken.None))
+        {
+            await Task.WhenAll(read.PreData, read.PostData); // pg_dump has come and gone: only the backup's own locks are held
+            truncate = PgTestServer.ExecuteAsync(name, "TRUNCATE public.orders");
+            (await SessionsWaitingForALockAsync(name, "TRUNCATE%")).ShouldBe(1, "the truncate should wait for the backup");
+
+            var result = await new PostgresBackup(repository, repository, repository, repository.Chunker).RunAsync(read, null, CancellationToken.None);
+
+            result.Rows.ShouldBe(5010);
+        }
+        await truncate.WaitAsync(TimeSpan.FromSeconds(30));
+        (await PgTestServer.ScalarAsync<long>(name, "SELECT count(*) FROM public.orders")).ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task A_table_truncated_while_the_backup_waits_for_its_lock_stops_the_backup_with_exit_41_and_no_snapshot()
+    {
+        // A session reads the table, the truncate waits for it, the backup (its snapshot taken) waits behind the
+        // truncate; the reading session ends, and the truncate commits before the backup has its lock.
+        await using var sandbox = await PgSandbox.CreateAsync();
+        var url = await sandbox.NewDatabaseAsync(Sql);
+        var name = PgTestServer.DatabaseName(url);
+        await using var reader = new NpgsqlConnection(PgTestServer.ConnectionString(name));
+        await reader.OpenAsync();
+        await using (var begin = new NpgsqlCommand("BEGIN; LOCK TABLE public.orders IN ACCESS SHARE MODE", reader))
+        {
+            await begin.ExecuteNonQueryAsync();
+        }
+        var truncate = PgTestServer.ExecuteAsync(name, "TRUNCATE public.orders");
+        (await SessionsWaitingForALockAsync(name, "TRUNCATE%")).ShouldBe(1);
+        var backup = sandbox.RunAsync("backup", url);
+        (await SessionsWaitingForALockAsync(name, "SELECT o, coalesce(pg_catalog.pg_table_size%", "LOCK TABLE ONLY%")).ShouldBe(1, "the backup should wait behind the truncate");
+        await using (var commit = new NpgsqlCommand("COMMIT", reader))
+        {
+            await commit.ExecuteNonQueryAsync();
+        }
+        await truncate.WaitAsync(TimeSpan.FromSeconds(30));
+
+        var result = await backup;
+
+        result.ShouldFailWith(ExitCodes.DatabaseBusy);
+        result.Error.ShouldContain("public.orders was emptied or rewritten by another session");
+        (await sandbox.SnapshotCountAsync()).ShouldBe(0);
+    }
+
+    /// <summary>Sessions on <paramref name="database"/> waiting for a lock while running a statement like one of <paramref name="queries"/>, once there is one (10 s at most).</summary>
+    private static async Task<long> SessionsWaitingForALockAsync(string database, params string[] queries)
+    {
+        var like = string.Join(" OR ", queries.Select(q => $"query LIKE '{q.Replace("'", "''", StringComparison.Ordinal)}'"));
+        var sql = $"SELECT count(*) FROM pg_stat_activity WHERE datname = '{database}' AND wait_event_type = 'Lock' AND ({like})";
+        var waiting = 0L;
+        for (var i = 0; i < 200 && waiting == 0; i++)
+        {
+            await Task.Delay(50);
+            waiting = await PgTestServer.ScalarAsync<long>("postgres", sql);
+        }
+        return waiting;
+    }
+}
