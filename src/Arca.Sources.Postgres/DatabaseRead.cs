@@ -155,13 +155,14 @@ public sealed class DatabaseRead : IAsyncDisposable
         if (Tables.Count > 0)
         {
             await PostgresErrors.ExecuteAsync(Main, $"LOCK TABLE {string.Join(", ", Tables.Select(t => "ONLY " + t.Name.Sql))} IN ACCESS SHARE MODE", cancellationToken);
-            var rewritten = await RewrittenSinceSnapshotAsync(cancellationToken);
+            var rewritten = await ChangedSinceSnapshotAsync(cancellationToken);
             if (Tables.FirstOrDefault(t => rewritten.Contains(t.Oid)) is { } changed)
             {
                 throw new ArcaException(ErrorCode.DatabaseBusy,
-                    $"{changed.Name} was emptied or rewritten by another session (TRUNCATE, ALTER TABLE, VACUUM FULL) after the backup's snapshot was taken.",
+                    $"{changed.Name} was emptied, rewritten or replaced by another session (TRUNCATE, ALTER TABLE, VACUUM FULL) after the backup's snapshot was taken.",
                     "Run the backup again: it waits for such a change to end before it begins.");
             }
+            await PostgresErrors.ExecuteAsync(Main, PostgresErrors.BackupLockTimeout, cancellationToken);
         }
 
         // The readers join the snapshot and the largest tables' rows start, while, on one more connection, their key
@@ -182,7 +183,7 @@ public sealed class DatabaseRead : IAsyncDisposable
                 try
                 {
                     connection = await connecting;
-                    JoinSnapshot(connection);
+                    JoinSnapshot(connection, Tables); // all: any may be this reader's next
                     joined.SetResult();
                     if (table is not null)
                     {
@@ -220,7 +221,7 @@ public sealed class DatabaseRead : IAsyncDisposable
                 try
                 {
                     connection = await planning;
-                    JoinSnapshot(connection);
+                    JoinSnapshot(connection, [.. scanned.Select(t => t.Table)]);
                     joined.SetResult();
                     foreach (var table in scanned)
                     {
@@ -274,14 +275,17 @@ public sealed class DatabaseRead : IAsyncDisposable
     }
 
     /// <summary>
-    /// The tables whose data file is no longer the one the snapshot knows: pg_class read by a query shows the snapshot's
-    /// row, pg_relation_filenode reads the server's catalog cache, which is current. Taking no lock on the tables.
+    /// The tables whose data file is no longer the one the snapshot knows, or whose name now names another table (one
+    /// swapped in by renames): pg_class read by a query shows the snapshot's row, while pg_relation_filenode and
+    /// to_regclass read the server's catalog cache, which is current. Taking no lock on the tables.
     /// </summary>
-    private async Task<HashSet<uint>> RewrittenSinceSnapshotAsync(CancellationToken cancellationToken)
+    private async Task<HashSet<uint>> ChangedSinceSnapshotAsync(CancellationToken cancellationToken)
     {
         var rewritten = new HashSet<uint>();
         await using var cmd = new NpgsqlCommand(
-            "SELECT c.oid FROM pg_catalog.pg_class AS c WHERE c.oid = ANY($1) AND c.relfilenode IS DISTINCT FROM pg_catalog.pg_relation_filenode(c.oid)", Main);
+            "SELECT c.oid FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace WHERE c.oid = ANY($1) AND " +
+            "(c.relfilenode IS DISTINCT FROM pg_catalog.pg_relation_filenode(c.oid) OR " +
+            "pg_catalog.to_regclass(pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname)) IS DISTINCT FROM c.oid)", Main);
         cmd.Parameters.Add(new NpgsqlParameter { Value = Tables.Select(t => t.Oid).ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Oid });
         await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -330,30 +334,18 @@ public sealed class DatabaseRead : IAsyncDisposable
     /// connection took its locks waits behind those, and a lock asked for behind the change would wait for it, for ever,
     /// while it waits for the backup (a wait PostgreSQL cannot see as a deadlock: the main connection waits in Arca).
     /// </summary>
-    private void JoinSnapshot(PgNativeConnection connection)
+    private void JoinSnapshot(PgNativeConnection connection, IReadOnlyList<PgTable> tables)
     {
         connection.Execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
         connection.Execute($"SET TRANSACTION SNAPSHOT {TableName.Literal(_snapshotId)}");
         // A parallel plan would hand out rows in no fixed order; PhysicalScan needs the order they lie in.
         connection.Execute("SET max_parallel_workers_per_gather = 0");
-        if (Tables.Count == 0)
+        if (tables.Count > 0)
         {
-            return;
+            connection.Execute($"LOCK TABLE {string.Join(", ", tables.Select(t => "ONLY " + t.Name.Sql))} IN ACCESS SHARE MODE NOWAIT");
         }
-        try
-        {
-            connection.Execute($"LOCK TABLE {string.Join(", ", Tables.Select(t => "ONLY " + t.Name.Sql))} IN ACCESS SHARE MODE NOWAIT");
-        }
-        catch (PgNativeException ex) when (ex.SqlState == "55P03")
-        {
-            throw SchemaChangeWaiting(ex.Message, ex);
-        }
+        connection.Execute(PostgresErrors.BackupLockTimeout);
     }
-
-    /// <summary>A lock the backup needs is held or asked for by another session, one that changes a table's schema.</summary>
-    internal static ArcaException SchemaChangeWaiting(string detail, Exception inner) => new(ErrorCode.DatabaseBusy,
-        $"Another session is changing a table's schema, or waits to (ALTER TABLE, TRUNCATE), and the backup cannot read past it: {detail}.",
-        "Run the backup again once that change is done (pg_stat_activity shows who waits for whom).", inner);
 
     /// <summary>Closes a reader's connection once it is open; one that failed or was stopped is passed over.</summary>
     private static async Task CloseAsync(Task<PgNativeConnection> connection)

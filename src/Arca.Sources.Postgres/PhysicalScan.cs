@@ -117,8 +117,8 @@ internal static class PhysicalScan
             long heldBytes = 0;
             while (await lines.NextAsync(cancellationToken) is { } line)
             {
-                // Past the bound, the rest is read through (a COPY cannot be stopped without ending the transaction)
-                // and the table read with ORDER BY.
+                // Past the bound, the rest is read through (a COPY is stopped only by a cancel, which fails the
+                // transaction of this planner, still needed for the next table) and the table read with ORDER BY.
                 if ((heldBytes += line.Length) <= 2 * MaxLateBytes)
                 {
                     held.Add(line.ToArray());

@@ -325,11 +325,13 @@ public sealed class PostgresBackup(IBlobSaver saver, IBlobLoader loader, ITreeLo
         {
             return await PgTools.RunAsync(pgDump, arguments, location.ToolEnvironment(), null, cancellationToken);
         }
-        catch (ToolFailedException ex) when (ex.Error.IndexOf("Query was: LOCK TABLE ", StringComparison.Ordinal) is var at and >= 0)
+        catch (ToolFailedException ex) when (ex.Error.Contains("due to statement timeout", StringComparison.Ordinal) &&
+            ex.Error.IndexOf("query was: LOCK TABLE ", StringComparison.OrdinalIgnoreCase) is var at and >= 0)
         {
             // "pg_dump: error: query failed: ERROR:  canceling statement due to statement timeout", then the LOCK it ran
-            var locked = ex.Error[(at + "Query was: LOCK TABLE ".Length)..].Split(" IN ACCESS SHARE MODE")[0].Trim();
-            throw DatabaseRead.SchemaChangeWaiting($"pg_dump waited 5 s to lock {locked}", ex);
+            // ("Query was:", "query was:" before PostgreSQL 15), naming every table: the first says enough.
+            var first = ex.Error[(at + "query was: LOCK TABLE ".Length)..].Split([',', '\n', ' '], 2)[0];
+            throw PostgresErrors.LockNotHad($"pg_dump waited 5 s to lock {first}, and more", ex);
         }
         catch (ToolFailedException ex)
         {

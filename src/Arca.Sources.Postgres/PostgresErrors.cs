@@ -77,6 +77,20 @@ internal static class PostgresErrors
     private static string? Detail(PostgresException pg) =>
         pg.Detail is { Length: > 0 } detail && !detail.StartsWith("Detail redacted", StringComparison.Ordinal) ? detail : null;
 
+    /// <summary>
+    /// A lock on a table was not had: NOWAIT, or past the lock timeout a backup sets once it holds its tables (a schema
+    /// change queued behind the backup's locks would otherwise hold its later ones up for ever, waiting for the backup).
+    /// </summary>
+    public static ArcaException LockNotHad(string detail, Exception inner) => new(ErrorCode.DatabaseBusy,
+        $"Another session holds or waits for a lock this needs, to change a table (ALTER TABLE, TRUNCATE, REINDEX): {detail}.",
+        "Run it again once that change is done (pg_stat_activity shows who waits for whom).", inner);
+
+    /// <summary>
+    /// How long a backup's sessions wait for a lock once they hold their tables': what they still lock (indexes, tables a
+    /// --where reads) only waits that long behind another session's schema change.
+    /// </summary>
+    public const string BackupLockTimeout = "SET lock_timeout = '5s'";
+
     /// <summary>An <see cref="ArcaException"/> for a database failure, or null for anything else (a bug, a cancellation).</summary>
     public static ArcaException? Translate(Exception ex, PostgresLocation location)
     {
@@ -104,6 +118,7 @@ internal static class PostgresErrors
                     "42501" when pg.MessageText.Contains("row-level security", StringComparison.Ordinal) => new ArcaException(ErrorCode.DatabaseFailed,
                         $"PostgreSQL at {where} hides some rows from '{location.User}' by a row-level security policy: {pg.MessageText}.",
                         "Connect as the table's owner, a superuser or a role with BYPASSRLS, so that no row is left out.", ex),
+                    "55P03" => LockNotHad(pg.MessageText, ex),
                     "57P01" or "57P02" or "57P03" => new ArcaException(ErrorCode.DatabaseUnreachable,
                         $"The PostgreSQL server at {where} is shutting down or starting: {pg.MessageText}.",
                         "Run the command again once the server is up.", ex),

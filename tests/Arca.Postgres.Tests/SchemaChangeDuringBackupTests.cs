@@ -72,8 +72,36 @@ public sealed class SchemaChangeDuringBackupTests
         var result = await backup;
 
         result.ShouldFailWith(ExitCodes.DatabaseBusy);
-        result.Error.ShouldContain("public.orders was emptied or rewritten by another session");
+        result.Error.ShouldContain("public.orders was emptied, rewritten or replaced by another session");
         (await sandbox.SnapshotCountAsync()).ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task A_reindex_queued_behind_the_backup_stops_it_with_exit_41_in_seconds_instead_of_holding_both_up_for_ever()
+    {
+        // The row filter's check plans on the main connection, which keeps the table's key index locked; a REINDEX then
+        // waits for that index, and the reader's COPY, which reads by the index, waits behind the REINDEX. Nothing in
+        // PostgreSQL sees a deadlock there (the main connection waits for the reader in Arca): the lock timeout ends it.
+        await using var sandbox = await PgSandbox.CreateAsync();
+        var url = await sandbox.NewDatabaseAsync(Sql);
+        var name = PgTestServer.DatabaseName(url);
+        await using var repository = await Repository.OpenAsync(new LocalStorage(sandbox.Repository), CliRunner.DefaultPassword, CancellationToken.None);
+        await repository.LoadIndexAsync(CancellationToken.None);
+        Task reindex;
+        var options = new PostgresBackupOptions { Filters = ["public.orders: id > 100"] };
+        await using (var read = await DatabaseRead.BeginAsync(PostgresLocation.Parse(url), options, TimeProvider.System, CancellationToken.None))
+        {
+            await Task.WhenAll(read.PreData, read.PostData);
+            reindex = PgTestServer.ExecuteAsync(name, "REINDEX TABLE public.orders");
+            (await SessionsWaitingForALockAsync(name, "REINDEX%")).ShouldBe(1, "the reindex should wait for the backup");
+
+            var error = await Should.ThrowAsync<ArcaException>(
+                new PostgresBackup(repository, repository, repository, repository.Chunker).RunAsync(read, null, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60)));
+
+            error.Code.ShouldBe(ErrorCode.DatabaseBusy, error.ToString());
+            error.Message.ShouldContain("lock timeout");
+        }
+        await reindex.WaitAsync(TimeSpan.FromSeconds(30));
     }
 
     /// <summary>Sessions on <paramref name="database"/> waiting for a lock while running a statement like one of <paramref name="queries"/>, once there is one (10 s at most).</summary>
