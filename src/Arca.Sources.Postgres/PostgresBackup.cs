@@ -181,7 +181,7 @@ public sealed class PostgresBackup(IBlobSaver saver, IBlobLoader loader, ITreeLo
             await using var cmd = PostgresErrors.SingleStatement($"SELECT 1 FROM ONLY {table.Name.Sql} AS t WHERE ({filter}) AND $1 LIMIT 0", connection);
             await cmd.ExecuteNonQueryAsync(cancellationToken);
         }
-        catch (PostgresException ex)
+        catch (PostgresException ex) when (ex.SqlState != "55P03") // (a lock not had is no fault of the filter's)
         {
             throw FilterError(table.Name, filter, ex.SqlState, ex.MessageText, ex);
         }
@@ -325,13 +325,14 @@ public sealed class PostgresBackup(IBlobSaver saver, IBlobLoader loader, ITreeLo
         {
             return await PgTools.RunAsync(pgDump, arguments, location.ToolEnvironment(), null, cancellationToken);
         }
-        catch (ToolFailedException ex) when (ex.Error.Contains("due to statement timeout", StringComparison.Ordinal) &&
-            ex.Error.IndexOf("query was: LOCK TABLE ", StringComparison.OrdinalIgnoreCase) is var at and >= 0)
+        catch (ToolFailedException ex) when (ex.Error.Contains("timeout", StringComparison.Ordinal) &&
+            ex.Error.IndexOf("LOCK TABLE ", StringComparison.Ordinal) is var at and >= 0)
         {
             // "pg_dump: error: query failed: ERROR:  canceling statement due to statement timeout", then the LOCK it ran
-            // ("Query was:", "query was:" before PostgreSQL 15), naming every table: the first says enough.
-            var first = ex.Error[(at + "query was: LOCK TABLE ".Length)..].Split([',', '\n', ' '], 2)[0];
-            throw PostgresErrors.LockNotHad($"pg_dump waited 5 s to lock {first}, and more", ex);
+            // ("Query was: LOCK TABLE t1[, t2...] IN ACCESS SHARE MODE"): its first table says enough.
+            var locked = ex.Error[(at + "LOCK TABLE ".Length)..].Split('\n')[0];
+            var end = locked.IndexOf(',') is var comma and >= 0 ? comma : locked.IndexOf(" IN ACCESS SHARE MODE", StringComparison.Ordinal);
+            throw PostgresErrors.LockNotHad($"pg_dump waited 5 s to lock {(end >= 0 ? locked[..end] : locked).Trim()}", ex);
         }
         catch (ToolFailedException ex)
         {
