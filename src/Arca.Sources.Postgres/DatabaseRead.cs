@@ -338,7 +338,7 @@ public sealed class DatabaseRead : IAsyncDisposable
     {
         connection.Execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
         connection.Execute($"SET TRANSACTION SNAPSHOT {TableName.Literal(_snapshotId)}");
-        // A parallel plan would hand out rows in no fixed order; PhysicalScan needs the order they lie in.
+        // No parallel plans: the backup's readers are its parallelism, and a query's workers would compete with them.
         connection.Execute("SET max_parallel_workers_per_gather = 0");
         if (tables.Count > 0)
         {

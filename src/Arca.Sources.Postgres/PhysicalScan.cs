@@ -50,13 +50,12 @@ internal static class PhysicalScan
     private const double MinCorrelation = 0.9;
 
     /// <summary>
-    /// Planner settings for a scan of a table as it lies: without them a scan of the key column alone runs on the
-    /// key's index (smaller than the table), in key order. <see cref="AnyScan"/> undoes them.
+    /// A table's columns read as its rows lie. COPY of a table, not of a query: it reads the table's pages in order
+    /// (never an index, never a parallel plan, nor its inheritance children), and as nothing is planned no index is
+    /// locked, so a REINDEX running meanwhile does not hold the scan up (see <see cref="PostgresErrors.BackupLockTimeout"/>).
     /// </summary>
-    private const string SequentialOnly = "SET enable_seqscan = on; SET enable_indexscan = off; SET enable_indexonlyscan = off; SET enable_bitmapscan = off";
-
-    /// <summary>The planner's defaults back, for reads that want an index (the late rows, ORDER BY reads of other tables).</summary>
-    public const string AnyScan = "RESET enable_seqscan; RESET enable_indexscan; RESET enable_indexonlyscan; RESET enable_bitmapscan";
+    private static string AsTheyLie(PgTable table, IEnumerable<PgColumn> columns) =>
+        $"COPY {table.Name.Sql} ({string.Join(", ", columns.Select(c => TableName.Ident(c.Name)))}) TO STDOUT";
 
     /// <summary>
     /// Whether the table's rows lie near enough to the order of its key <paramref name="key"/> to be read as they lie, by
@@ -88,8 +87,7 @@ internal static class PhysicalScan
         // The statements of this method block inside libpq; a cancel is sent to the server, which then fails them.
         using var cancel = cancellationToken.Register(connection.Cancel);
         var late = new LateKeys(MaxLateKeys);
-        connection.Execute(SequentialOnly);
-        connection.StartCopyOut($"COPY (SELECT {keySql} FROM ONLY {table.Name.Sql} AS t) TO STDOUT");
+        connection.StartCopyOut(AsTheyLie(table, [key]));
         await using (var keys = new NativeCopyStream(connection))
         using (var lines = new LineReader(keys))
         {
@@ -99,7 +97,6 @@ internal static class PhysicalScan
             }
         }
         late.Complete();
-        connection.Execute(AnyScan);
         var rowBytes = Math.Max(1, table.EstimatedBytes / Math.Max(1, late.Rows));
         if (late.TooMany || late.Late.Count * rowBytes > MaxLateBytes)
         {
@@ -143,13 +140,11 @@ internal static class PhysicalScan
 
     /// <summary>
     /// Starts the scan of a table's rows as they lie on <paramref name="connection"/> (in the backup's snapshot), read
-    /// ahead into memory up to <paramref name="readAheadChunks"/> MiB; the connection is left set for sequential scans
-    /// (see <see cref="AnyScan"/>). <see cref="Plan.Merge"/> puts them in key order.
+    /// ahead into memory up to <paramref name="readAheadChunks"/> MiB. <see cref="Plan.Merge"/> puts them in key order.
     /// </summary>
     public static Stream StartRows(PgNativeConnection connection, PgTable table, IReadOnlyList<PgColumn> columns, int readAheadChunks)
     {
-        connection.Execute(SequentialOnly);
-        connection.StartCopyOut($"COPY ({SelectOf(table, columns)}) TO STDOUT");
+        connection.StartCopyOut(AsTheyLie(table, columns));
         return readAheadChunks > 0 ? new CopyReadAhead(connection, readAheadChunks) : new NativeCopyStream(connection);
     }
 

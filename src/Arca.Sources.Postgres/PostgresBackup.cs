@@ -250,7 +250,6 @@ public sealed class PostgresBackup(IBlobSaver saver, IBlobLoader loader, ITreeLo
                     : (null, null);
             if (plan is null)
             {
-                connection.Execute(PhysicalScan.AnyScan);
                 connection.StartCopyOut($"COPY ({select}) TO STDOUT");
             }
             await using var live = plan?.Merge(asTheyLie!) ?? new NativeCopyStream(connection);

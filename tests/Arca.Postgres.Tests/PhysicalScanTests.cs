@@ -155,7 +155,7 @@ public sealed class PhysicalScanTests
         var read = await DatabaseRead.BeginAsync(PostgresLocation.Parse(url), new PostgresBackupOptions(), TimeProvider.System, CancellationToken.None);
         try
         {
-            var rowsCopy = $"SELECT count(*) FROM pg_stat_activity WHERE datname = '{name}' AND query LIKE 'COPY (SELECT t.\"id\", t.\"pad\" FROM%'";
+            var rowsCopy = $"SELECT count(*) FROM pg_stat_activity WHERE datname = '{name}' AND query LIKE 'COPY \"public\".\"shuffled\" (\"id\", \"pad\")%'";
             for (var i = 0; onceComing && i < 100 && await PgTestServer.ScalarAsync<long>("postgres", rowsCopy) == 0; i++)
             {
                 await Task.Delay(50);
