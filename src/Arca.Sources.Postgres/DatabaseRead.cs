@@ -154,7 +154,7 @@ public sealed class DatabaseRead : IAsyncDisposable
         // for one) left the table in a new data file: seen so, the backup stops rather than store the table empty.
         if (Tables.Count > 0)
         {
-            await PostgresErrors.ExecuteAsync(Main, $"LOCK TABLE {string.Join(", ", Tables.Select(t => "ONLY " + t.Name.Sql))} IN ACCESS SHARE MODE", cancellationToken);
+            await PostgresErrors.ExecuteAsync(Main, LockStatement(Tables, wait: true), cancellationToken);
             var rewritten = await ChangedSinceSnapshotAsync(cancellationToken);
             if (Tables.FirstOrDefault(t => rewritten.Contains(t.Oid)) is { } changed)
             {
@@ -286,7 +286,7 @@ public sealed class DatabaseRead : IAsyncDisposable
             "SELECT c.oid FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace WHERE c.oid = ANY($1) AND " +
             "(c.relfilenode IS DISTINCT FROM pg_catalog.pg_relation_filenode(c.oid) OR " +
             "pg_catalog.to_regclass(pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname)) IS DISTINCT FROM c.oid)", Main);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = Tables.Select(t => t.Oid).ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Oid });
+        cmd.Parameters.Add(PostgresCatalog.Oids(Tables));
         await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
@@ -294,6 +294,10 @@ public sealed class DatabaseRead : IAsyncDisposable
         }
         return rewritten;
     }
+
+    /// <summary>Locks tables as reading them locks them, and no more (their inheritance children are not read).</summary>
+    private static string LockStatement(IEnumerable<PgTable> tables, bool wait) =>
+        $"LOCK TABLE {string.Join(", ", tables.Select(t => "ONLY " + t.Name.Sql))} IN ACCESS SHARE MODE{(wait ? "" : " NOWAIT")}";
 
     /// <summary>The savepoint a reader sets before a scanned table's rows start: stopping them fails what came after it only.</summary>
     private const string RowsBegun = "arca_rows_begun";
@@ -342,7 +346,7 @@ public sealed class DatabaseRead : IAsyncDisposable
         connection.Execute("SET max_parallel_workers_per_gather = 0");
         if (tables.Count > 0)
         {
-            connection.Execute($"LOCK TABLE {string.Join(", ", tables.Select(t => "ONLY " + t.Name.Sql))} IN ACCESS SHARE MODE NOWAIT");
+            connection.Execute(LockStatement(tables, wait: false));
         }
         connection.Execute(PostgresErrors.BackupLockTimeout);
     }

@@ -1,9 +1,10 @@
 using System.Collections.Concurrent;
-using System.Runtime.ExceptionServices;
-using System.Threading.Channels;
 using System.Globalization;
+using System.Runtime.ExceptionServices;
 using System.Text;
+using System.Threading.Channels;
 using Arca.Native;
+using Arca.Storage;
 
 namespace Arca.Sources.Postgres;
 
@@ -11,15 +12,10 @@ namespace Arca.Sources.Postgres;
 /// COPY output read through libpq (<see cref="PgNativeConnection"/>) as a stream. Reads block their thread
 /// inside libpq, which is why the readers that use it each run on a task of their own.
 /// </summary>
-internal sealed class NativeCopyStream(PgNativeConnection connection) : Stream
+internal sealed class NativeCopyStream(PgNativeConnection connection) : ReadOnlyStream
 {
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
     public override long Length => throw new NotSupportedException();
     public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-    public override int Read(byte[] buffer, int offset, int count) => connection.ReadCopy(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer) => connection.ReadCopy(buffer);
 
@@ -29,17 +25,6 @@ internal sealed class NativeCopyStream(PgNativeConnection connection) : Stream
         using var registration = cancellationToken.Register(connection.Cancel);
         return ValueTask.FromResult(connection.ReadCopy(buffer.Span));
     }
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }
 
 internal static class NativeConnections
@@ -99,7 +84,7 @@ internal static class NativeConnections
 /// in a failed transaction, which its owner must end before using it again.
 /// </para>
 /// </summary>
-internal sealed class CopyReadAhead : Stream
+internal sealed class CopyReadAhead : ReadOnlyStream
 {
     private const int ChunkBytes = 1 << 20;
 
@@ -198,11 +183,7 @@ internal sealed class CopyReadAhead : Stream
         return n;
     }
 
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override int Read(byte[] buffer, int offset, int count) =>
-        throw new NotSupportedException("Read it asynchronously: its rows arrive on another thread.");
+    public override int Read(Span<byte> buffer) => throw new NotSupportedException("Read it asynchronously: its rows arrive on another thread.");
 
     public override async ValueTask DisposeAsync()
     {
@@ -227,15 +208,6 @@ internal sealed class CopyReadAhead : Stream
         await base.DisposeAsync();
     }
 
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
     public override long Length => throw new NotSupportedException();
     public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush()
-    {
-    }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }

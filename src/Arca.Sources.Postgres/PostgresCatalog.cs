@@ -182,6 +182,10 @@ internal static class PostgresCatalog
     public static string OrderBy(IReadOnlyList<string> key) =>
         key.Count > 0 ? string.Join(", ", key.Select(k => "t." + TableName.Ident(k))) : "t.ctid";
 
+    /// <summary>The tables' oids as one parameter, an oid[] ($1 in <c>unnest($1::oid[])</c>, <c>= ANY($1)</c>).</summary>
+    public static NpgsqlParameter Oids(IEnumerable<PgTable> tables) =>
+        new() { Value = tables.Select(t => t.Oid).ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Oid };
+
     /// <summary>
     /// The tables with their sizes on disk, rows and TOAST (<c>pg_table_size</c>), in place of the catalog's estimate,
     /// which is 0 until a table is first vacuumed or analyzed. Asked only for the tables a backup reads: the size
@@ -192,7 +196,7 @@ internal static class PostgresCatalog
         var sizes = new Dictionary<uint, long>();
         await using (var cmd = new NpgsqlCommand("SELECT o, coalesce(pg_catalog.pg_table_size(o), 0) FROM unnest($1::oid[]) AS o", connection))
         {
-            cmd.Parameters.Add(new NpgsqlParameter { Value = tables.Select(t => t.Oid).ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Oid });
+            cmd.Parameters.Add(Oids(tables));
             await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {

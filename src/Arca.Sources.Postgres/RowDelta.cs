@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Text;
 using Arca.Repo;
 using Arca.Restore;
+using Arca.Storage;
 using Arca.Trees;
 
 namespace Arca.Sources.Postgres;
@@ -377,7 +378,7 @@ internal sealed class DeltaStream(KeyOrder order, Stream live, Stream baseRows) 
 }
 
 /// <summary>A read-only stream whose bytes a subclass produces on demand, a block at a time.</summary>
-internal abstract class PullStream : Stream
+internal abstract class PullStream : ReadOnlyStream
 {
     private readonly ArrayBufferWriter<byte> _pending = new(1 << 19);
     private int _offset;
@@ -406,21 +407,9 @@ internal abstract class PullStream : Stream
         return n;
     }
 
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException("Read asynchronously.");
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
+    public override int Read(Span<byte> buffer) => throw new NotSupportedException("Read asynchronously.");
     public override long Length => throw new NotSupportedException();
     public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush()
-    {
-    }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     public override async ValueTask DisposeAsync()
     {

@@ -1,4 +1,7 @@
 using System.Text.Json;
+using Arca.Repo;
+using Arca.Sources.Postgres;
+using Arca.Storage.Local;
 using Arca.TestKit;
 
 namespace Arca.Postgres.Tests;
@@ -35,6 +38,14 @@ internal sealed class PgSandbox : IAsyncDisposable
     public Task<CliResult> RunAsync(params string[] args) => Runner.RunAsync(args);
 
     public Task<CliResult> RunAsync(bool binary, params string[] args) => binary ? Runner.RunBinaryAsync(args) : Runner.RunAsync(args);
+
+    /// <summary>The sandbox's repository opened in this process, its index loaded: for tests that drive a backup's parts.</summary>
+    public async Task<Repository> OpenRepositoryAsync()
+    {
+        var repository = await Arca.Repo.Repository.OpenAsync(new LocalStorage(Repository), CliRunner.DefaultPassword, CancellationToken.None);
+        await repository.LoadIndexAsync(CancellationToken.None);
+        return repository;
+    }
 
     /// <summary>A new database, dropped with the sandbox, filled by <paramref name="sql"/>; returns its URL.</summary>
     public async Task<string> NewDatabaseAsync(string? sql = null, string? template = null)
@@ -117,4 +128,39 @@ internal static class RestoreJson
 
     public static List<string> Strings(this JsonElement element, string name) =>
         [.. element.GetProperty(name).EnumerateArray().Select(e => e.GetString()!)];
+}
+
+/// <summary>A backup driven in its parts, in this process: the read begun by a test, then run into a repository.</summary>
+internal static class InProcessBackup
+{
+    public static Task<DatabaseRead> BeginAsync(string url, PostgresBackupOptions? options = null) =>
+        DatabaseRead.BeginAsync(PostgresLocation.Parse(url), options ?? new PostgresBackupOptions(), TimeProvider.System, CancellationToken.None);
+
+    public static Task<PostgresBackupResult> RunAsync(this DatabaseRead read, Repository repository) =>
+        new PostgresBackup(repository, repository, repository, repository.Chunker).RunAsync(read, null, CancellationToken.None);
+}
+
+/// <summary>What the test server's sessions are doing (pg_stat_activity), waited for: the server shows a change a moment after it.</summary>
+internal static class ServerActivity
+{
+    /// <summary>The count <paramref name="countSql"/> (run on the postgres database) gives once <paramref name="done"/> holds, or after about 10 s.</summary>
+    public static async Task<long> CountAsync(string countSql, Func<long, bool> done)
+    {
+        var count = await PgTestServer.ScalarAsync<long>("postgres", countSql);
+        for (var i = 0; i < 100 && !done(count); i++)
+        {
+            await Task.Delay(100);
+            count = await PgTestServer.ScalarAsync<long>("postgres", countSql);
+        }
+        return count;
+    }
+
+    /// <summary>Arca's sessions on <paramref name="database"/>, once none is left (or after about 10 s).</summary>
+    public static Task<long> ArcaSessionsLeftAsync(string database) => CountAsync(
+        $"SELECT count(*) FROM pg_stat_activity WHERE datname = '{database}' AND application_name = 'arca'", n => n == 0);
+
+    /// <summary>Sessions on <paramref name="database"/> waiting for a lock while running a statement LIKE one of <paramref name="queries"/>, once there is one.</summary>
+    public static Task<long> WaitingForALockAsync(string database, params string[] queries) => CountAsync(
+        $"SELECT count(*) FROM pg_stat_activity WHERE datname = '{database}' AND wait_event_type = 'Lock' AND " +
+        $"({string.Join(" OR ", queries.Select(q => $"query LIKE '{q.Replace("'", "''", StringComparison.Ordinal)}'"))})", n => n > 0);
 }

@@ -129,13 +129,12 @@ public sealed class PhysicalScanTests
         await using var sandbox = await PgSandbox.CreateAsync();
         var url = await sandbox.NewDatabaseAsync(ShuffledTableSql);
         var name = PgTestServer.DatabaseName(url);
-        await using var repository = await Repository.OpenAsync(new LocalStorage(sandbox.Repository), CliRunner.DefaultPassword, CancellationToken.None);
-        await repository.LoadIndexAsync(CancellationToken.None);
+        await using var repository = await sandbox.OpenRepositoryAsync();
         PostgresBackupResult result;
-        await using (var read = await DatabaseRead.BeginAsync(PostgresLocation.Parse(url), new PostgresBackupOptions(), TimeProvider.System, CancellationToken.None))
+        await using (var read = await InProcessBackup.BeginAsync(url))
         {
             await PgTestServer.ExecuteAsync(name, "DELETE FROM public.shuffled WHERE id % 10 = 0");
-            result = await new PostgresBackup(repository, repository, repository, repository.Chunker).RunAsync(read, null, CancellationToken.None);
+            result = await read.RunAsync(repository);
         }
         (await PgTestServer.ScalarAsync<long>(name, "SELECT count(*) FROM public.shuffled")).ShouldBe(153000);
         result.Rows.ShouldBe(170000);
@@ -152,30 +151,21 @@ public sealed class PhysicalScanTests
         await using var sandbox = await PgSandbox.CreateAsync();
         var url = await sandbox.NewDatabaseAsync(ShuffledTableSql);
         var name = PgTestServer.DatabaseName(url);
-        var read = await DatabaseRead.BeginAsync(PostgresLocation.Parse(url), new PostgresBackupOptions(), TimeProvider.System, CancellationToken.None);
+        var read = await InProcessBackup.BeginAsync(url);
         try
         {
-            var rowsCopy = $"SELECT count(*) FROM pg_stat_activity WHERE datname = '{name}' AND query LIKE 'COPY \"public\".\"shuffled\" (\"id\", \"pad\")%'";
-            for (var i = 0; onceComing && i < 100 && await PgTestServer.ScalarAsync<long>("postgres", rowsCopy) == 0; i++)
-            {
-                await Task.Delay(50);
-            }
             if (onceComing)
             {
-                (await PgTestServer.ScalarAsync<long>("postgres", rowsCopy)).ShouldBe(1, "the table's rows should be coming in");
+                (await ServerActivity.CountAsync(
+                    $"SELECT count(*) FROM pg_stat_activity WHERE datname = '{name}' AND query LIKE 'COPY \"public\".\"shuffled\" (\"id\", \"pad\")%'", n => n > 0))
+                    .ShouldBe(1, "the table's rows should be coming in");
             }
         }
         finally
         {
             await read.DisposeAsync();
         }
-        var sessions = -1L;
-        for (var i = 0; i < 50 && sessions != 0; i++)
-        {
-            await Task.Delay(100); // a closed session leaves pg_stat_activity a moment after its client is gone
-            sessions = await PgTestServer.ScalarAsync<long>("postgres", $"SELECT count(*) FROM pg_stat_activity WHERE datname = '{name}' AND application_name = 'arca'");
-        }
-        sessions.ShouldBe(0);
+        (await ServerActivity.ArcaSessionsLeftAsync(name)).ShouldBe(0);
     }
 
     [Fact]

@@ -80,7 +80,7 @@ public sealed class PostgresBadInputTests
         var result = await sandbox.Runner.With("ARCA_PASSWORD", "not the repository's password").RunAsync("backup", url);
         result.ShouldFailWith(ExitCodes.WrongPassword);
         (await sandbox.SnapshotCountAsync()).ShouldBe(0);
-        (await ArcaSessionsLeftAsync(url)).ShouldBe(0);
+        (await ServerActivity.ArcaSessionsLeftAsync(PgTestServer.DatabaseName(url))).ShouldBe(0);
     }
 
     [Fact]
@@ -94,7 +94,7 @@ public sealed class PostgresBadInputTests
         await sandbox.BackupAsync(url, "--table", "public.t", "--jobs", "4");
 
         (await sandbox.ListTablesAsync(PgTestServer.DatabaseName(url))).Keys.ShouldBe(["public.t"]);
-        (await ArcaSessionsLeftAsync(url)).ShouldBe(0);
+        (await ServerActivity.ArcaSessionsLeftAsync(PgTestServer.DatabaseName(url))).ShouldBe(0);
     }
 
     [Fact]
@@ -125,7 +125,7 @@ public sealed class PostgresBadInputTests
         result.Error.ShouldContain(role);
         (await PgTestServer.ScalarAsync<long>(PgTestServer.DatabaseName(target),
             "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'")).ShouldBe(0);
-        (await ArcaSessionsLeftAsync(target)).ShouldBe(0);
+        (await ServerActivity.ArcaSessionsLeftAsync(PgTestServer.DatabaseName(target))).ShouldBe(0);
     }
 
     [Fact]
@@ -162,19 +162,6 @@ public sealed class PostgresBadInputTests
             await PgTestServer.DropDatabaseAsync(PgTestServer.DatabaseName(url));
             await PgTestServer.ExecuteAsync("postgres", $"DROP ROLE IF EXISTS {role}");
         }
-    }
-
-    /// <summary>Arca's sessions on the database of <paramref name="url"/>, once those closing have had 5 s to go.</summary>
-    private static async Task<long> ArcaSessionsLeftAsync(string url)
-    {
-        var sessions = -1L;
-        for (var i = 0; i < 50 && sessions != 0; i++)
-        {
-            await Task.Delay(100); // a closed session leaves pg_stat_activity a moment after its client is gone
-            sessions = await PgTestServer.ScalarAsync<long>("postgres",
-                $"SELECT count(*) FROM pg_stat_activity WHERE datname = '{PgTestServer.DatabaseName(url)}' AND application_name = 'arca'");
-        }
-        return sessions;
     }
 
     [Theory]

@@ -28,16 +28,15 @@ public sealed class SchemaChangeDuringBackupTests
         await using var sandbox = await PgSandbox.CreateAsync();
         var url = await sandbox.NewDatabaseAsync(Sql);
         var name = PgTestServer.DatabaseName(url);
-        await using var repository = await Repository.OpenAsync(new LocalStorage(sandbox.Repository), CliRunner.DefaultPassword, CancellationToken.None);
-        await repository.LoadIndexAsync(CancellationToken.None);
+        await using var repository = await sandbox.OpenRepositoryAsync();
         Task truncate;
-        await using (var read = await DatabaseRead.BeginAsync(PostgresLocation.Parse(url), new PostgresBackupOptions(), TimeProvider.System, CancellationToken.None))
+        await using (var read = await InProcessBackup.BeginAsync(url))
         {
             await Task.WhenAll(read.PreData, read.PostData); // pg_dump has come and gone: only the backup's own locks are held
             truncate = PgTestServer.ExecuteAsync(name, "TRUNCATE public.orders");
-            (await SessionsWaitingForALockAsync(name, "TRUNCATE%")).ShouldBe(1, "the truncate should wait for the backup");
+            (await ServerActivity.WaitingForALockAsync(name, "TRUNCATE%")).ShouldBe(1, "the truncate should wait for the backup");
 
-            var result = await new PostgresBackup(repository, repository, repository, repository.Chunker).RunAsync(read, null, CancellationToken.None);
+            var result = await read.RunAsync(repository);
 
             result.Rows.ShouldBe(5010);
         }
@@ -53,20 +52,12 @@ public sealed class SchemaChangeDuringBackupTests
         await using var sandbox = await PgSandbox.CreateAsync();
         var url = await sandbox.NewDatabaseAsync(Sql);
         var name = PgTestServer.DatabaseName(url);
-        await using var reader = new NpgsqlConnection(PgTestServer.ConnectionString(name));
-        await reader.OpenAsync();
-        await using (var begin = new NpgsqlCommand("BEGIN; LOCK TABLE public.orders IN ACCESS SHARE MODE", reader))
-        {
-            await begin.ExecuteNonQueryAsync();
-        }
+        await using var reader = await BeginHoldingAsync(name, "LOCK TABLE public.orders IN ACCESS SHARE MODE");
         var truncate = PgTestServer.ExecuteAsync(name, "TRUNCATE public.orders");
-        (await SessionsWaitingForALockAsync(name, "TRUNCATE%")).ShouldBe(1);
+        (await ServerActivity.WaitingForALockAsync(name, "TRUNCATE%")).ShouldBe(1);
         var backup = sandbox.RunAsync("backup", url);
-        (await SessionsWaitingForALockAsync(name, "SELECT o, coalesce(pg_catalog.pg_table_size%", "LOCK TABLE ONLY%")).ShouldBe(1, "the backup should wait behind the truncate");
-        await using (var commit = new NpgsqlCommand("COMMIT", reader))
-        {
-            await commit.ExecuteNonQueryAsync();
-        }
+        (await ServerActivity.WaitingForALockAsync(name, "SELECT o, coalesce(pg_catalog.pg_table_size%", "LOCK TABLE ONLY%")).ShouldBe(1, "the backup should wait behind the truncate");
+        await CommitAsync(reader);
         await truncate.WaitAsync(TimeSpan.FromSeconds(30));
 
         var result = await backup;
@@ -85,18 +76,17 @@ public sealed class SchemaChangeDuringBackupTests
         await using var sandbox = await PgSandbox.CreateAsync();
         var url = await sandbox.NewDatabaseAsync(Sql);
         var name = PgTestServer.DatabaseName(url);
-        await using var repository = await Repository.OpenAsync(new LocalStorage(sandbox.Repository), CliRunner.DefaultPassword, CancellationToken.None);
-        await repository.LoadIndexAsync(CancellationToken.None);
+        await using var repository = await sandbox.OpenRepositoryAsync();
         Task reindex;
         var options = new PostgresBackupOptions { Filters = ["public.orders: id > 100"] };
-        await using (var read = await DatabaseRead.BeginAsync(PostgresLocation.Parse(url), options, TimeProvider.System, CancellationToken.None))
+        await using (var read = await InProcessBackup.BeginAsync(url, options))
         {
             await Task.WhenAll(read.PreData, read.PostData);
             reindex = PgTestServer.ExecuteAsync(name, "REINDEX TABLE public.orders");
-            (await SessionsWaitingForALockAsync(name, "REINDEX%")).ShouldBe(1, "the reindex should wait for the backup");
+            (await ServerActivity.WaitingForALockAsync(name, "REINDEX%")).ShouldBe(1, "the reindex should wait for the backup");
 
             var error = await Should.ThrowAsync<ArcaException>(
-                new PostgresBackup(repository, repository, repository, repository.Chunker).RunAsync(read, null, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60)));
+                read.RunAsync(repository).WaitAsync(TimeSpan.FromSeconds(60)));
 
             error.Code.ShouldBe(ErrorCode.DatabaseBusy, error.ToString());
             error.Message.ShouldContain("lock timeout");
@@ -116,34 +106,28 @@ public sealed class SchemaChangeDuringBackupTests
             ANALYZE public.wide;
             """);
         var name = PgTestServer.DatabaseName(url);
-        await using var reindexing = new NpgsqlConnection(PgTestServer.ConnectionString(name));
-        await reindexing.OpenAsync();
-        await using (var reindex = new NpgsqlCommand("BEGIN; REINDEX INDEX public.wide_pkey", reindexing))
-        {
-            await reindex.ExecuteNonQueryAsync();
-        }
+        await using var reindexing = await BeginHoldingAsync(name, "REINDEX INDEX public.wide_pkey");
 
         var result = await sandbox.RunAsync("backup", url, "--json");
 
         result.ShouldSucceed();
         (await sandbox.ListTablesAsync(name))["public.wide"].ShouldBe(170000);
-        await using (var commit = new NpgsqlCommand("COMMIT", reindexing))
-        {
-            await commit.ExecuteNonQueryAsync();
-        }
+        await CommitAsync(reindexing);
     }
 
-    /// <summary>Sessions on <paramref name="database"/> waiting for a lock while running a statement like one of <paramref name="queries"/>, once there is one (10 s at most).</summary>
-    private static async Task<long> SessionsWaitingForALockAsync(string database, params string[] queries)
+    /// <summary>A session of its own on <paramref name="database"/>, in a transaction that has run <paramref name="sql"/> and holds its locks.</summary>
+    private static async Task<NpgsqlConnection> BeginHoldingAsync(string database, string sql)
     {
-        var like = string.Join(" OR ", queries.Select(q => $"query LIKE '{q.Replace("'", "''", StringComparison.Ordinal)}'"));
-        var sql = $"SELECT count(*) FROM pg_stat_activity WHERE datname = '{database}' AND wait_event_type = 'Lock' AND ({like})";
-        var waiting = 0L;
-        for (var i = 0; i < 200 && waiting == 0; i++)
-        {
-            await Task.Delay(50);
-            waiting = await PgTestServer.ScalarAsync<long>("postgres", sql);
-        }
-        return waiting;
+        var session = new NpgsqlConnection(PgTestServer.ConnectionString(database));
+        await session.OpenAsync();
+        await using var begin = new NpgsqlCommand("BEGIN; " + sql, session);
+        await begin.ExecuteNonQueryAsync();
+        return session;
+    }
+
+    private static async Task CommitAsync(NpgsqlConnection session)
+    {
+        await using var commit = new NpgsqlCommand("COMMIT", session);
+        await commit.ExecuteNonQueryAsync();
     }
 }

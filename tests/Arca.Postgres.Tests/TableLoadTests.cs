@@ -19,7 +19,7 @@ public sealed class TableLoadTests
         // stream of rows the connection waits on (before 47e3a68 it did not, and the load waited for ever).
         await using var sandbox = await PgSandbox.CreateAsync();
         var url = await sandbox.NewDatabaseAsync("CREATE TABLE public.t (id bigint PRIMARY KEY, v text)");
-        await using var repository = await Repository.OpenAsync(new LocalStorage(sandbox.Repository), CliRunner.DefaultPassword, CancellationToken.None);
+        await using var repository = await sandbox.OpenRepositoryAsync();
         var node = new Node
         {
             Name = "public.t",
