@@ -81,6 +81,62 @@ public sealed class RestorerTests
     }
 
     [Fact]
+    public async Task Two_blobs_swapped_in_their_pack_fail_their_files_instead_of_restoring_each_others_bytes()
+    {
+        using var fx = new EngineFixture();
+        await fx.CreateRepositoryAsync();
+        // Random bytes do not compress: both blobs are stored raw, at the same length, so they can trade places.
+        var (a, b) = (new byte[5000], new byte[5000]);
+        new Random(4).NextBytes(a);
+        new Random(5).NextBytes(b);
+        fx.Write("a.bin", a);
+        fx.Write("b.bin", b);
+        fx.Write("c.txt", "untouched");
+        var (snapshot, _) = await fx.BackupAsync();
+
+        var repository = await fx.OpenAsync();
+        repository.Index.TryGet(repository.IdOf(a), out var atA).ShouldBeTrue();
+        repository.Index.TryGet(repository.IdOf(b), out var atB).ShouldBeTrue();
+        atB.Pack.ShouldBe(atA.Pack);
+        atB.Entry.StoredLength.ShouldBe(atA.Entry.StoredLength);
+        var packPath = fx.Storage.PathOf(new StorageKey(StorageKind.Pack, atA.Pack.ToString()));
+        File.SetAttributes(packPath, FileAttributes.Normal);
+        var bytes = File.ReadAllBytes(packPath);
+        var (length, offsetA, offsetB) = ((int)atA.Entry.StoredLength, (int)atA.Entry.Offset, (int)atB.Entry.Offset);
+        var sealedA = bytes.AsSpan(offsetA, length).ToArray();
+        bytes.AsSpan(offsetB, length).CopyTo(bytes.AsSpan(offsetA, length));
+        sealedA.CopyTo(bytes.AsSpan(offsetB, length));
+        File.WriteAllBytes(packPath, bytes);
+
+        // Each blob still authenticates under the repository's key: only its binding to its id tells it is another's.
+        var target = Path.Combine(fx.Root, "target");
+        var result = await fx.RestoreAsync(snapshot, new RestoreOptions { Target = target });
+        result.Damaged.ShouldBe(2);
+        result.Errors.Select(e => e.Path).Order().ShouldBe(["src/a.bin", "src/b.bin"]);
+        result.Errors.ShouldAllBe(e => e.Message.Contains("another blob's"));
+        Directory.EnumerateFiles(Path.Combine(target, "src")).Select(Path.GetFileName).ShouldBe(["c.txt"]);
+        await Should.ThrowAsync<BlobDamagedException>(() => repository.LoadBlobAsync(repository.IdOf(a), CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_blob_stored_under_an_id_its_content_does_not_hash_to_is_found_by_check_read_data()
+    {
+        // What only a fault in the writer could leave (a restore trusts the seal's binding and does not hash again).
+        using var fx = new EngineFixture();
+        await fx.CreateRepositoryAsync();
+        fx.Write("a.txt", "fine");
+        await fx.BackupAsync();
+        var repository = await fx.OpenAsync();
+        var wrongId = repository.IdOf("what was hashed"u8);
+        (await repository.SaveBlobAsync(BlobType.Data, wrongId, "what was stored"u8.ToArray(), CancellationToken.None)).ShouldBeTrue();
+        await repository.FlushAsync(CancellationToken.None);
+
+        var result = await new Checker(await fx.OpenAsync()).CheckAsync(1, CancellationToken.None);
+        var damaged = result.DamagedPacks.ShouldHaveSingleItem();
+        damaged.Reason.ShouldContain(wrongId.ToString());
+    }
+
+    [Fact]
     public async Task Overwrite_modes_decide_per_file()
     {
         using var fx = new EngineFixture();

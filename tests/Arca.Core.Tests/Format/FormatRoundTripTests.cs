@@ -27,6 +27,23 @@ public sealed class FormatRoundTripTests
     }
 
     [Fact]
+    public void A_blob_sealed_under_its_id_opens_under_that_id_only()
+    {
+        var plaintext = RandomNumberGenerator.GetBytes(1000);
+        var buffer = new byte[Sealer.SealedLength(plaintext.Length)];
+        plaintext.CopyTo(buffer, Sealer.NonceSize);
+        var id = RandomId();
+
+        var length = Key.SealBlob(buffer, plaintext.Length, id);
+
+        var opened = new byte[plaintext.Length];
+        Key.TryOpenBlob(buffer.AsSpan(0, length), opened, id, out var n).ShouldBeTrue();
+        opened.AsSpan(0, n).ToArray().ShouldBe(plaintext);
+        Key.TryOpenBlob(buffer.AsSpan(0, length), opened, RandomId(), out _).ShouldBeFalse();
+        Key.Sealer.Open(buffer.AsSpan(0, length)).ShouldBeNull(); // not without its id either
+    }
+
+    [Fact]
     public void Pack_trailer_round_trips_entries_and_derives_offsets_from_order()
     {
         var blobs = new List<BlobEntry>

@@ -43,9 +43,10 @@ public sealed class Sealer
     /// <summary>
     /// Seals the <paramref name="plaintextLength"/> bytes that sit at <c>buffer[NonceSize..]</c> where they are
     /// (AES-GCM encrypts in place), writing the nonce before them and the tag after; returns the sealed length.
-    /// Saves a copy of every blob on the backup path.
+    /// Saves a copy of every blob on the backup path. <paramref name="associatedData"/> is authenticated, not stored:
+    /// the message opens only with the same bytes given to <see cref="TryOpen"/>.
     /// </summary>
-    public int SealInPlace(Span<byte> buffer, int plaintextLength)
+    public int SealInPlace(Span<byte> buffer, int plaintextLength, ReadOnlySpan<byte> associatedData = default)
     {
         var length = SealedLength(plaintextLength);
         if (buffer.Length < length)
@@ -55,7 +56,7 @@ public sealed class Sealer
         var nonce = buffer[..NonceSize];
         RandomNumberGenerator.Fill(nonce);
         var text = buffer.Slice(NonceSize, plaintextLength);
-        _gcm.Value!.Encrypt(nonce, text, text, buffer.Slice(NonceSize + plaintextLength, TagSize));
+        _gcm.Value!.Encrypt(nonce, text, text, buffer.Slice(NonceSize + plaintextLength, TagSize), associatedData);
         return length;
     }
 
@@ -66,8 +67,11 @@ public sealed class Sealer
         return sealedBytes;
     }
 
-    /// <summary>Opens a sealed message; false if it was altered or sealed with another key.</summary>
-    public bool TryOpen(ReadOnlySpan<byte> sealedBytes, Span<byte> destination, out int written)
+    /// <summary>
+    /// Opens a sealed message; false if it was altered, sealed with another key, or sealed with other
+    /// <paramref name="associatedData"/>.
+    /// </summary>
+    public bool TryOpen(ReadOnlySpan<byte> sealedBytes, Span<byte> destination, out int written, ReadOnlySpan<byte> associatedData = default)
     {
         written = sealedBytes.Length - Overhead;
         if (written < 0 || destination.Length < written)
@@ -78,7 +82,7 @@ public sealed class Sealer
         try
         {
             _gcm.Value!.Decrypt(sealedBytes[..NonceSize], sealedBytes.Slice(NonceSize, written),
-                sealedBytes[^TagSize..], destination[..written]);
+                sealedBytes[^TagSize..], destination[..written], associatedData);
             return true;
         }
         catch (AuthenticationTagMismatchException)

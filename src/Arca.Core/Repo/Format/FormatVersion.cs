@@ -6,7 +6,7 @@ namespace Arca.Repo.Format;
 /// </summary>
 public static class FormatVersion
 {
-    public const int Current = 1;
+    public const int Current = 2;
     public const string ConfigMagic = "arca-repository";
     public const string KeyMagic = "arca-key";
 }

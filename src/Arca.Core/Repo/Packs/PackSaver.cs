@@ -106,7 +106,7 @@ internal sealed class PackSaver
                 plaintext.Span.CopyTo(work.AsSpan(Sealer.NonceSize));
                 n = plaintext.Length;
             }
-            var sealedLength = _key.Sealer.SealInPlace(work, n);
+            var sealedLength = _key.SealBlob(work, n, id);
             await AppendAsync(new BlobEntry(id, type, compressed, 0, (uint)sealedLength, (uint)plaintext.Length),
                 work.AsMemory(0, sealedLength), cancellationToken);
             Interlocked.Increment(ref BlobsAdded);
