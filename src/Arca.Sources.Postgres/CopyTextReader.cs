@@ -38,13 +38,28 @@ public sealed class CopyTextReader(Stream source) : IDisposable
             return field.ToArray();
         }
         var output = new byte[field.Length];
+        return output.AsSpan(0, Unescape(field, output)).ToArray();
+    }
+
+    /// <summary>Writes the bytes a field's text stands for into <paramref name="output"/> (as long as the field); returns how many.</summary>
+    internal static int Unescape(ReadOnlySpan<byte> field, Span<byte> output)
+    {
         var length = 0;
         for (var i = 0; i < field.Length; i++)
         {
-            var b = field[i];
-            if (b != '\\' || i + 1 == field.Length)
+            // The bytes up to the next backslash go over in one copy (a bytea's hex digits follow its one escape).
+            var run = field[i..].IndexOf((byte)'\\');
+            if (run != 0)
             {
-                output[length++] = b;
+                run = run < 0 ? field.Length - i : run;
+                field.Slice(i, run).CopyTo(output[length..]);
+                length += run;
+                i += run - 1;
+                continue;
+            }
+            if (i + 1 == field.Length)
+            {
+                output[length++] = field[i];
                 continue;
             }
             var c = field[++i];
@@ -79,7 +94,7 @@ public sealed class CopyTextReader(Stream source) : IDisposable
                 default: output[length++] = c; break;
             }
         }
-        return output.AsSpan(0, length).ToArray();
+        return length;
     }
 
     private static bool IsHex(byte b) => b is >= (byte)'0' and <= (byte)'9' or >= (byte)'a' and <= (byte)'f' or >= (byte)'A' and <= (byte)'F';

@@ -279,7 +279,7 @@ public sealed class DatabaseRestore(IBlobLoader loader)
         {
             var info = table.Table!;
             var joinable = Joinable(table, options);
-            var load = TableLoad.Start(loader, table, joinable, digest, cancellationToken);
+            var load = TableLoad.Start(loader, table, joinable, digest, binary: true, cancellationToken);
             lock (running)
             {
                 running.Add(load);

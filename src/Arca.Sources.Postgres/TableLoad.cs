@@ -25,6 +25,8 @@ internal sealed class TableLoad
 
     private readonly Node _node;
     private readonly bool _digest;
+    /// <summary>Whether the rows go as COPY's binary format (<see cref="BinaryCopy"/>), which the server parses faster.</summary>
+    private readonly bool _binary;
     private readonly CancellationTokenSource _stop;
     private readonly Channel<Chunk> _chunks;
     private readonly Task<bool> _reader;
@@ -33,11 +35,12 @@ internal sealed class TableLoad
     private bool _closed;
     private long _read;
 
-    private TableLoad(IBlobLoader loader, Node node, bool joinable, bool digest, CancellationToken cancellationToken)
+    private TableLoad(IBlobLoader loader, Node node, bool joinable, bool digest, bool binary, CancellationToken cancellationToken)
     {
         _node = node;
         Joinable = joinable;
         _digest = digest;
+        _binary = binary && BinaryCopy.For(node.Table!) is not null;
         _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         _chunks = Channel.CreateBounded<Chunk>(new BoundedChannelOptions(2) { SingleReader = !joinable, SingleWriter = true });
         // Not Task.Run's token: a reader that never ran would never complete the channel its connections wait on.
@@ -67,15 +70,16 @@ internal sealed class TableLoad
     /// <summary>
     /// Begins reading <paramref name="node"/>'s rows. With <paramref name="joinable"/>, other connections may share the
     /// sending (<see cref="TryJoin"/>). With <paramref name="digest"/>, what is loaded is digested (it costs a hash of
-    /// every row); else only counted.
+    /// every row); else only counted. With <paramref name="binary"/>, the rows go in COPY's binary format where
+    /// <see cref="BinaryCopy"/> can write every column; the caller's COPY statements then get <c>FORMAT binary</c>.
     /// </summary>
-    public static TableLoad Start(IBlobLoader loader, Node node, bool joinable, bool digest, CancellationToken cancellationToken) =>
-        new(loader, node, joinable, digest, cancellationToken);
+    public static TableLoad Start(IBlobLoader loader, Node node, bool joinable, bool digest, bool binary, CancellationToken cancellationToken) =>
+        new(loader, node, joinable, digest, binary, cancellationToken);
 
-    /// <summary>Loads <paramref name="node"/>'s rows over one connection (see <see cref="RunAsync(NpgsqlConnection, string, TableName?, CancellationToken)"/>).</summary>
+    /// <summary>Loads <paramref name="node"/>'s rows, as text, over one connection (see <see cref="RunAsync(NpgsqlConnection, string, TableName?, CancellationToken)"/>).</summary>
     public static Task<RowMultiset> RunAsync(IBlobLoader loader, Node node, NpgsqlConnection connection, string copy, TableName? freeze,
         bool digest, CancellationToken cancellationToken) =>
-        Start(loader, node, joinable: false, digest, cancellationToken).RunAsync(connection, copy, freeze, cancellationToken);
+        Start(loader, node, joinable: false, digest, binary: false, cancellationToken).RunAsync(connection, copy, freeze, cancellationToken);
 
     /// <summary>
     /// Sends rows with <paramref name="copy"/> on <paramref name="connection"/> until there are no more, then waits for
@@ -103,9 +107,8 @@ internal sealed class TableLoad
                 if (freeze is not null)
                 {
                     await PostgresErrors.ExecuteAsync(connection, $"TRUNCATE ONLY {freeze.Value.Sql}", cancellationToken);
-                    copy += " (FREEZE)";
                 }
-                loaded = await SendAsync(connection, copy, cancellationToken);
+                loaded = await SendAsync(connection, copy + CopyOptions(freeze is not null), cancellationToken);
             }
             catch (Exception ex)
             {
@@ -181,7 +184,7 @@ internal sealed class TableLoad
                     try
                     {
                         transaction = await connection.BeginTransactionAsync(cancellationToken);
-                        copied.SetResult(await SendAsync(connection, copy, cancellationToken));
+                        copied.SetResult(await SendAsync(connection, copy + CopyOptions(freeze: false), cancellationToken));
                     }
                     catch (Exception ex)
                     {
@@ -215,27 +218,49 @@ internal sealed class TableLoad
     private static Exception? ErrorOf(Task task) =>
         task.IsFaulted ? task.Exception!.InnerException : task.IsCanceled ? new OperationCanceledException() : null;
 
+    /// <summary>The options of this load's COPY statements: " (FORMAT binary, FREEZE)", or less, or nothing.</summary>
+    private string CopyOptions(bool freeze) => (_binary, freeze) switch
+    {
+        (true, true) => " (FORMAT binary, FREEZE)",
+        (true, false) => " (FORMAT binary)",
+        (false, true) => " (FREEZE)",
+        _ => "",
+    };
+
     /// <summary>One connection's COPY: takes chunks until none are left, and completes once the reader has matched the checksum.</summary>
     private async Task<RowMultiset> SendAsync(NpgsqlConnection connection, string copy, CancellationToken cancellationToken)
     {
         var info = _node.Table!;
         var loaded = new RowMultiset.Builder(info.Columns.Count);
-        var writer = (NpgsqlCopyTextWriter)await connection.BeginTextImportAsync(copy, cancellationToken);
+        var binary = _binary ? BinaryCopy.For(info)! : null;
+        var converted = binary is null ? null : new BinaryCopy.Output();
+        // Text goes through Npgsql's text writer; binary through a raw stream, which refuses a COPY in text format.
+        var writer = binary is null ? (NpgsqlCopyTextWriter)await connection.BeginTextImportAsync(copy, cancellationToken) : null;
+        var rawCopy = binary is null ? null : await connection.BeginRawBinaryCopyAsync(copy, cancellationToken);
+        var raw = writer?.BaseStream ?? rawCopy!;
         var complete = false;
         try
         {
-            var raw = writer.BaseStream;
+            if (binary is not null)
+            {
+                await raw.WriteAsync(BinaryCopy.Header.ToArray(), cancellationToken);
+            }
             await foreach (var chunk in _chunks.Reader.ReadAllAsync(cancellationToken))
             {
                 try
                 {
-                    loaded.AddRows(chunk.Buffer.AsSpan(0, chunk.Length), _digest);
-                    await raw.WriteAsync(chunk.Buffer.AsMemory(0, chunk.Length), cancellationToken);
+                    var rows = chunk.Buffer.AsMemory(0, chunk.Length);
+                    loaded.AddRows(rows.Span, _digest);
+                    await raw.WriteAsync(binary is null ? rows : binary.ToBinary(rows.Span, converted!), cancellationToken);
                 }
                 finally
                 {
                     BufferPool.Shared.Return(chunk.Buffer);
                 }
+            }
+            if (binary is not null)
+            {
+                await raw.WriteAsync(BinaryCopy.Trailer.ToArray(), cancellationToken);
             }
             if (!await _reader)
             {
@@ -253,7 +278,7 @@ internal sealed class TableLoad
                 // already on its way up; a connection broken by it may fail the cancel too, which adds nothing.
                 try
                 {
-                    await writer.CancelAsync();
+                    await (writer is not null ? writer.CancelAsync() : rawCopy!.CancelAsync());
                 }
                 catch (Exception ex) when (ex is NpgsqlException or IOException or ObjectDisposedException or InvalidOperationException)
                 {
@@ -262,7 +287,7 @@ internal sealed class TableLoad
                 // A cancelled COPY has ended: disposing its writer may say so, and must not hide the error on its way up.
                 try
                 {
-                    await writer.DisposeAsync();
+                    await (writer is not null ? writer.DisposeAsync() : raw.DisposeAsync());
                 }
                 catch (Exception ex) when (ex is NpgsqlException or IOException or ObjectDisposedException or InvalidOperationException)
                 {
@@ -270,7 +295,8 @@ internal sealed class TableLoad
             }
             else
             {
-                await writer.DisposeAsync();
+                // Completes the COPY (the text writer's stream is its base; disposing either ends the COPY).
+                await (writer is not null ? writer.DisposeAsync() : raw.DisposeAsync());
             }
         }
         return loaded.Result;
