@@ -99,10 +99,14 @@ internal sealed partial class BinaryCopy
             output.Int16((short)_columns.Length);
             for (var i = 0; i < _columns.Length; i++)
             {
-                var tab = i + 1 < _columns.Length ? row.IndexOf((byte)'\t') : row.Length;
-                if (tab < 0)
+                var tab = row.IndexOf((byte)'\t');
+                if (i + 1 == _columns.Length)
                 {
-                    throw Malformed(i, row, "has too few fields");
+                    tab = tab < 0 ? row.Length : throw Malformed(i, row, "is followed by more fields than the table has columns");
+                }
+                else if (tab < 0)
+                {
+                    throw Malformed(i, row, "ends its row: the row has fewer fields than the table has columns");
                 }
                 var field = row[..tab];
                 row = tab < row.Length ? row[(tab + 1)..] : default;
@@ -625,8 +629,9 @@ internal sealed partial class BinaryCopy
         WriteValue(kind, bare, _elements, index);
     }
 
+    /// <summary>Text that is not what the snapshot's session prints: a snapshot's rows never hold it, unless they were damaged after their checksum.</summary>
     private static InvalidDataException Malformed(int column, ReadOnlySpan<byte> text, string what) =>
-        new($"A value of column {column + 1} ({System.Text.Encoding.UTF8.GetString(text[..Math.Min(text.Length, 60)])}) {what}, as a snapshot's rows hold them.");
+        new($"The value of column {column + 1} ('{System.Text.Encoding.UTF8.GetString(text[..Math.Min(text.Length, 60)])}') {what}.");
 
     /// <summary>A growing buffer of big-endian binary COPY data.</summary>
     internal sealed class Output

@@ -138,6 +138,27 @@ public sealed class BinaryCopyTests
         BinaryCopy.For(With("numeric(10,2)[]")).ShouldNotBeNull();
     }
 
+    [Theory]
+    [InlineData("1\tx\ty\n", "more fields")]
+    [InlineData("1\n", "fewer fields")]
+    [InlineData("one\tx\n", "not an integer")]
+    [InlineData("1\t\\\\x012\n", "not bytea in hex")] // an odd number of hex digits
+    public void A_row_that_is_not_what_a_snapshot_holds_is_refused_not_rewritten(string row, string reason)
+    {
+        var table = new TableInfo
+        {
+            Engine = "postgresql",
+            Schema = "public",
+            Name = "t",
+            Columns = [new TableColumn("id", "bigint"), new TableColumn("x", row.Contains("\\x") ? "bytea" : "text")],
+            Key = ["id"],
+            Format = PostgresBackup.Format,
+            Checksum = "",
+        };
+        Should.Throw<InvalidDataException>(() => BinaryCopy.For(table)!.ToBinary(Encoding.UTF8.GetBytes(row), new BinaryCopy.Output()))
+            .Message.ShouldContain(reason);
+    }
+
     private static async Task<List<(string Name, string Type)>> ColumnTypesAsync(NpgsqlConnection connection)
     {
         await using var cmd = new NpgsqlCommand(
