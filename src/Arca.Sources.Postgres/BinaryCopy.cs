@@ -28,6 +28,7 @@ internal sealed partial class BinaryCopy
     private readonly List<int> _dims = [];
     private readonly List<int> _lowerBounds = [];
     private byte[] _scratch = new byte[256];
+    private byte[] _quoted = new byte[256];
 
     private BinaryCopy(Column[] columns) => _columns = columns;
 
@@ -595,7 +596,12 @@ internal sealed partial class BinaryCopy
         if (text[position] == '"')
         {
             // Quoted: a backslash stands for the byte after it.
-            var value = new List<byte>();
+            // The element's bytes go to a buffer of their own: the field being read may lie in _scratch.
+            if (_quoted.Length < text.Length)
+            {
+                _quoted = new byte[Math.Max(text.Length, _quoted.Length * 2)];
+            }
+            var length = 0;
             position++;
             while (position < text.Length && text[position] != '"')
             {
@@ -603,14 +609,14 @@ internal sealed partial class BinaryCopy
                 {
                     position++;
                 }
-                value.Add(text[position++]);
+                _quoted[length++] = text[position++];
             }
             if (position >= text.Length)
             {
                 throw Malformed(index, field, "is not an array");
             }
             position++;
-            WriteValue(kind, value.ToArray(), _elements, index);
+            WriteValue(kind, _quoted.AsSpan(0, length), _elements, index);
             return;
         }
         var end = position;
