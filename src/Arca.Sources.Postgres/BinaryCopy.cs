@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Arca.Trees;
+using Npgsql;
 
 namespace Arca.Sources.Postgres;
 
@@ -15,12 +16,14 @@ namespace Arca.Sources.Postgres;
 /// The text is what the snapshot holds, printed by a session set up as <see cref="PostgresErrors.SessionSettings"/> says
 /// (ISO dates in UTC, exact floats, hex bytea), so each type's text has one known shape. The snapshot's checksum covers
 /// that text, and a restore's read-back compares the restored table's text with it: a value this class wrote wrongly
-/// would fail the restore's verification, never pass unseen. One instance per connection: it keeps scratch buffers.
+/// would fail the restore's verification. With <c>--no-verify</c> nothing reads the table back, and the rewrite stands on
+/// its tests (BinaryCopyTests). One instance per connection: it keeps scratch buffers.
 /// </remarks>
 internal sealed partial class BinaryCopy
 {
     private enum Kind { Int2, Int4, Int8, Bool, Text, Jsonb, Bytea, Float4, Float8, Numeric, Uuid, Date, Timestamp, TimestampTz }
 
+    /// <param name="ElementOid">The oid of the column's type, or of its elements for an array.</param>
     private readonly record struct Column(Kind Kind, bool IsArray, int ElementOid);
 
     private readonly Column[] _columns;
@@ -51,6 +54,48 @@ internal sealed partial class BinaryCopy
             columns[i] = new Column(kind.Kind, isArray, kind.Oid);
         }
         return new BinaryCopy(columns);
+    }
+
+    /// <summary>
+    /// Whether <paramref name="table"/>'s rows can go as binary into the table of that name on <paramref name="connection"/>:
+    /// <see cref="For"/> knows every column's type by the name the snapshot records, and the target's column of that name
+    /// is that very type (by oid) or an array of it. A name alone could mislead: format_type prints a domain or a type of
+    /// another schema unqualified when the backup's search_path finds it before pg_catalog's.
+    /// </summary>
+    public static async Task<bool> FitsAsync(NpgsqlConnection connection, TableInfo table, CancellationToken cancellationToken)
+    {
+        if (For(table) is not { } copy)
+        {
+            return false;
+        }
+        await using var cmd = new NpgsqlCommand(
+            """
+            SELECT a.attname::text, a.atttypid::int, t.typelem::int, coalesce(e.typarray = t.oid, false)
+            FROM pg_catalog.pg_attribute AS a JOIN pg_catalog.pg_type AS t ON t.oid = a.atttypid
+              LEFT JOIN pg_catalog.pg_type AS e ON e.oid = t.typelem
+            WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped
+            """, connection);
+        cmd.Parameters.AddWithValue(new TableName(table.Schema, table.Name).Sql);
+        var target = new Dictionary<string, (int Type, int Element, bool IsArrayOfElement)>(StringComparer.Ordinal);
+        await using (var reader = await cmd.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                // An array is the one its element type names as its own (typarray): not a domain over one, nor a
+                // fixed-length array type such as int2vector.
+                target[reader.GetString(0)] = (reader.GetInt32(1), reader.GetInt32(2), reader.GetBoolean(3));
+            }
+        }
+        for (var i = 0; i < copy._columns.Length; i++)
+        {
+            var column = copy._columns[i];
+            if (!target.TryGetValue(table.Columns[i].Name, out var found)
+                || (column.IsArray ? !found.IsArrayOfElement || found.Element != column.ElementOid : found.Type != column.ElementOid))
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     /// <summary>A built-in type as format_type spells it (its typmod aside), and its oid; null for any other.</summary>
@@ -180,13 +225,16 @@ internal sealed partial class BinaryCopy
                 break;
             case Kind.Float4:
                 output.Int32(4);
-                output.Int32(BitConverter.SingleToInt32Bits(float.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var single)
-                    ? single : throw Malformed(column, text, "is not a real")));
+                // NaN as float4in stores it (.NET's NaN has the sign bit set: the same value, other bytes).
+                output.Int32(text.SequenceEqual("NaN"u8) ? 0x7FC00000
+                    : BitConverter.SingleToInt32Bits(float.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var single)
+                        ? single : throw Malformed(column, text, "is not a real")));
                 break;
             case Kind.Float8:
                 output.Int32(8);
-                output.Int64(BitConverter.DoubleToInt64Bits(double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var dbl)
-                    ? dbl : throw Malformed(column, text, "is not a double precision")));
+                output.Int64(text.SequenceEqual("NaN"u8) ? 0x7FF8000000000000
+                    : BitConverter.DoubleToInt64Bits(double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var dbl)
+                        ? dbl : throw Malformed(column, text, "is not a double precision")));
                 break;
             case Kind.Numeric:
                 WriteNumeric(text, output, column);

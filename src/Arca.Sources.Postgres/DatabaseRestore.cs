@@ -279,7 +279,8 @@ public sealed class DatabaseRestore(IBlobLoader loader)
         {
             var info = table.Table!;
             var joinable = Joinable(table, options);
-            var load = TableLoad.Start(loader, table, joinable, digest, binary: true, cancellationToken);
+            var binary = await BinaryCopy.FitsAsync(connection, info, cancellationToken);
+            var load = TableLoad.Start(loader, table, joinable, digest, binary, cancellationToken);
             lock (running)
             {
                 running.Add(load);

@@ -40,7 +40,7 @@ internal sealed class TableLoad
         _node = node;
         Joinable = joinable;
         _digest = digest;
-        _binary = binary && BinaryCopy.For(node.Table!) is not null;
+        _binary = binary;
         _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         _chunks = Channel.CreateBounded<Chunk>(new BoundedChannelOptions(2) { SingleReader = !joinable, SingleWriter = true });
         // Not Task.Run's token: a reader that never ran would never complete the channel its connections wait on.
@@ -70,8 +70,8 @@ internal sealed class TableLoad
     /// <summary>
     /// Begins reading <paramref name="node"/>'s rows. With <paramref name="joinable"/>, other connections may share the
     /// sending (<see cref="TryJoin"/>). With <paramref name="digest"/>, what is loaded is digested (it costs a hash of
-    /// every row); else only counted. With <paramref name="binary"/>, the rows go in COPY's binary format where
-    /// <see cref="BinaryCopy"/> can write every column; the caller's COPY statements then get <c>FORMAT binary</c>.
+    /// every row); else only counted. With <paramref name="binary"/> (which <see cref="BinaryCopy.FitsAsync"/> said), the
+    /// rows go in COPY's binary format; the caller's COPY statements then get <c>FORMAT binary</c>.
     /// </summary>
     public static TableLoad Start(IBlobLoader loader, Node node, bool joinable, bool digest, bool binary, CancellationToken cancellationToken) =>
         new(loader, node, joinable, digest, binary, cancellationToken);

@@ -138,6 +138,64 @@ public sealed class BinaryCopyTests
         BinaryCopy.For(With("numeric(10,2)[]")).ShouldNotBeNull();
     }
 
+    [Fact]
+    public async Task A_column_whose_type_only_bears_a_built_in_name_is_left_to_text()
+    {
+        // Found in review: with app before pg_catalog on the search_path, format_type prints the domain app.jsonb as
+        // "jsonb" (and pg_catalog's own as "pg_catalog.jsonb"); written as jsonb, each value would gain a version byte.
+        await using var sandbox = await PgSandbox.CreateAsync();
+        var url = await sandbox.NewDatabaseAsync(
+            "CREATE SCHEMA app; CREATE DOMAIN app.jsonb AS text; " +
+            "CREATE TABLE shadowed (id bigint, j app.jsonb); CREATE TABLE plain (id bigint, j jsonb, a int[], m int2vector)");
+        await using var connection = await PostgresErrors.OpenAsync(PostgresLocation.Parse(url), CancellationToken.None);
+        TableInfo Table(string name, params (string Name, string Type)[] columns) => new()
+        {
+            Engine = "postgresql",
+            Schema = "public",
+            Name = name,
+            Columns = [.. columns.Select(c => new TableColumn(c.Name, c.Type))],
+            Key = [],
+            Format = PostgresBackup.Format,
+            Checksum = "",
+        };
+
+        (await BinaryCopy.FitsAsync(connection, Table("shadowed", ("id", "bigint"), ("j", "jsonb")), CancellationToken.None)).ShouldBeFalse();
+        (await BinaryCopy.FitsAsync(connection, Table("plain", ("id", "bigint"), ("j", "jsonb"), ("a", "integer[]")), CancellationToken.None)).ShouldBeTrue();
+        // A fixed-length array type (int2vector's elements are smallints) is no smallint[].
+        (await BinaryCopy.FitsAsync(connection, Table("plain", ("id", "bigint"), ("m", "smallint[]")), CancellationToken.None)).ShouldBeFalse();
+        (await BinaryCopy.FitsAsync(connection, Table("plain", ("id", "integer")), CancellationToken.None)).ShouldBeFalse();
+    }
+
+    [Fact]
+    public async Task NaN_lands_with_the_bytes_PostgreSQL_gives_it()
+    {
+        // .NET's NaN has its sign bit set: the same value to every comparison and to the read-back, other bytes to a
+        // client that reads floats in binary.
+        await using var sandbox = await PgSandbox.CreateAsync();
+        var url = await sandbox.NewDatabaseAsync("CREATE TABLE dst (f4 real, f8 double precision)");
+        await using var connection = await PostgresErrors.OpenAsync(PostgresLocation.Parse(url), CancellationToken.None);
+        var table = new TableInfo
+        {
+            Engine = "postgresql",
+            Schema = "public",
+            Name = "dst",
+            Columns = [new TableColumn("f4", "real"), new TableColumn("f8", "double precision")],
+            Key = [],
+            Format = PostgresBackup.Format,
+            Checksum = "",
+        };
+        var rows = BinaryCopy.For(table)!.ToBinary("NaN\tNaN\n"u8, new BinaryCopy.Output());
+        await using (var copy = await connection.BeginRawBinaryCopyAsync("COPY dst FROM STDIN (FORMAT binary)"))
+        {
+            await copy.WriteAsync(BinaryCopy.Header.ToArray());
+            await copy.WriteAsync(rows);
+            await copy.WriteAsync(BinaryCopy.Trailer.ToArray());
+        }
+        await using var cmd = new NpgsqlCommand(
+            "SELECT float4send(f4) = float4send('NaN'::real) AND float8send(f8) = float8send('NaN'::float8) FROM dst", connection);
+        (await cmd.ExecuteScalarAsync()).ShouldBe(true);
+    }
+
     [Theory]
     [InlineData("1\tx\ty\n", "more fields")]
     [InlineData("1\n", "fewer fields")]
