@@ -400,13 +400,10 @@ internal sealed partial class BinaryCopy
     /// <summary>Days from 2000-01-01, PostgreSQL's epoch; infinities as date_recv takes them.</summary>
     private static int ParseDate(ReadOnlySpan<byte> text, int column)
     {
-        if (text.SequenceEqual("infinity"u8))
+        switch (InfinitySign(text))
         {
-            return int.MaxValue;
-        }
-        if (text.SequenceEqual("-infinity"u8))
-        {
-            return int.MinValue;
+            case > 0: return int.MaxValue;
+            case < 0: return int.MinValue;
         }
         var rest = text;
         var bc = TrimBc(ref rest);
@@ -420,13 +417,10 @@ internal sealed partial class BinaryCopy
     /// <summary>Microseconds from 2000-01-01 00:00 (UTC for a timestamptz); infinities as timestamp_recv takes them.</summary>
     private static long ParseTimestamp(ReadOnlySpan<byte> text, bool zoned, int column)
     {
-        if (text.SequenceEqual("infinity"u8))
+        switch (InfinitySign(text))
         {
-            return long.MaxValue;
-        }
-        if (text.SequenceEqual("-infinity"u8))
-        {
-            return long.MinValue;
+            case > 0: return long.MaxValue;
+            case < 0: return long.MinValue;
         }
         var rest = text;
         var bc = TrimBc(ref rest);
@@ -482,6 +476,10 @@ internal sealed partial class BinaryCopy
         }
         return (days * 86_400L + seconds) * 1_000_000 + micros;
     }
+
+    /// <summary>1 for a date or timestamp printed as <c>infinity</c>, -1 for <c>-infinity</c>, else 0.</summary>
+    private static int InfinitySign(ReadOnlySpan<byte> text) =>
+        text.SequenceEqual("infinity"u8) ? 1 : text.SequenceEqual("-infinity"u8) ? -1 : 0;
 
     private static bool TrimBc(ref ReadOnlySpan<byte> text)
     {

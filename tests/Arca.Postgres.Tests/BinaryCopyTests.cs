@@ -57,28 +57,14 @@ public sealed class BinaryCopyTests
         await using var sandbox = await PgSandbox.CreateAsync();
         var url = await sandbox.NewDatabaseAsync($"CREATE TABLE src ({Columns}); CREATE TABLE dst ({Columns}); {Rows}");
         await using var connection = await PostgresErrors.OpenAsync(PostgresLocation.Parse(url), CancellationToken.None);
-        var table = new TableInfo
-        {
-            Engine = "postgresql",
-            Schema = "public",
-            Name = "src",
-            // The types as a backup records them: format_type's spelling.
-            Columns = [.. (await ColumnTypesAsync(connection)).Select(c => new TableColumn(c.Name, c.Type))],
-            Key = [],
-            Format = PostgresBackup.Format,
-            Checksum = "",
-        };
+        // The types as a backup records them: format_type's spelling.
+        var table = Table("src", [.. await ColumnTypesAsync(connection)]);
         var text = await CopyOutAsync(connection, "src");
         text.Split('\n').Length.ShouldBe(20); // 19 rows and the empty string after the last newline
 
         var binary = BinaryCopy.For(table).ShouldNotBeNull();
         var rows = binary.ToBinary(Encoding.UTF8.GetBytes(text), new BinaryCopy.Output());
-        await using (var copy = await connection.BeginRawBinaryCopyAsync("COPY dst FROM STDIN (FORMAT binary)"))
-        {
-            await copy.WriteAsync(BinaryCopy.Header.ToArray());
-            await copy.WriteAsync(rows);
-            await copy.WriteAsync(BinaryCopy.Trailer.ToArray());
-        }
+        await CopyInAsync(connection, rows);
 
         var landed = await CopyOutAsync(connection, "dst");
         landed.Split('\n').ShouldBe(text.Split('\n'));
@@ -95,23 +81,9 @@ public sealed class BinaryCopyTests
         await using var sandbox = await PgSandbox.CreateAsync();
         var url = await sandbox.NewDatabaseAsync("CREATE TABLE dst (tz timestamptz)");
         await using var connection = await PostgresErrors.OpenAsync(PostgresLocation.Parse(url), CancellationToken.None);
-        var table = new TableInfo
-        {
-            Engine = "postgresql",
-            Schema = "public",
-            Name = "dst",
-            Columns = [new TableColumn("tz", "timestamp with time zone")],
-            Key = [],
-            Format = PostgresBackup.Format,
-            Checksum = "",
-        };
+        var table = Table("dst", ("tz", "timestamp with time zone"));
         var rows = BinaryCopy.For(table)!.ToBinary(Encoding.UTF8.GetBytes(printed + "\n"), new BinaryCopy.Output());
-        await using (var copy = await connection.BeginRawBinaryCopyAsync("COPY dst FROM STDIN (FORMAT binary)"))
-        {
-            await copy.WriteAsync(BinaryCopy.Header.ToArray());
-            await copy.WriteAsync(rows);
-            await copy.WriteAsync(BinaryCopy.Trailer.ToArray());
-        }
+        await CopyInAsync(connection, rows);
         (await CopyOutAsync(connection, "dst")).ShouldBe(inUtc + "\n");
     }
 
@@ -124,18 +96,8 @@ public sealed class BinaryCopyTests
     [InlineData("inet")]
     public void A_table_with_a_column_of_another_type_is_left_to_text(string type)
     {
-        TableInfo With(string other) => new()
-        {
-            Engine = "postgresql",
-            Schema = "public",
-            Name = "t",
-            Columns = [new TableColumn("id", "bigint"), new TableColumn("x", other)],
-            Key = ["id"],
-            Format = PostgresBackup.Format,
-            Checksum = "",
-        };
-        BinaryCopy.For(With(type)).ShouldBeNull();
-        BinaryCopy.For(With("numeric(10,2)[]")).ShouldNotBeNull();
+        BinaryCopy.For(Table("t", ("id", "bigint"), ("x", type))).ShouldBeNull();
+        BinaryCopy.For(Table("t", ("id", "bigint"), ("x", "numeric(10,2)[]"))).ShouldNotBeNull();
     }
 
     [Fact]
@@ -148,16 +110,6 @@ public sealed class BinaryCopyTests
             "CREATE SCHEMA app; CREATE DOMAIN app.jsonb AS text; " +
             "CREATE TABLE shadowed (id bigint, j app.jsonb); CREATE TABLE plain (id bigint, j jsonb, a int[], m int2vector)");
         await using var connection = await PostgresErrors.OpenAsync(PostgresLocation.Parse(url), CancellationToken.None);
-        TableInfo Table(string name, params (string Name, string Type)[] columns) => new()
-        {
-            Engine = "postgresql",
-            Schema = "public",
-            Name = name,
-            Columns = [.. columns.Select(c => new TableColumn(c.Name, c.Type))],
-            Key = [],
-            Format = PostgresBackup.Format,
-            Checksum = "",
-        };
 
         (await BinaryCopy.FitsAsync(connection, Table("shadowed", ("id", "bigint"), ("j", "jsonb")), CancellationToken.None)).ShouldBeFalse();
         (await BinaryCopy.FitsAsync(connection, Table("plain", ("id", "bigint"), ("j", "jsonb"), ("a", "integer[]")), CancellationToken.None)).ShouldBeTrue();
@@ -174,23 +126,9 @@ public sealed class BinaryCopyTests
         await using var sandbox = await PgSandbox.CreateAsync();
         var url = await sandbox.NewDatabaseAsync("CREATE TABLE dst (f4 real, f8 double precision)");
         await using var connection = await PostgresErrors.OpenAsync(PostgresLocation.Parse(url), CancellationToken.None);
-        var table = new TableInfo
-        {
-            Engine = "postgresql",
-            Schema = "public",
-            Name = "dst",
-            Columns = [new TableColumn("f4", "real"), new TableColumn("f8", "double precision")],
-            Key = [],
-            Format = PostgresBackup.Format,
-            Checksum = "",
-        };
+        var table = Table("dst", ("f4", "real"), ("f8", "double precision"));
         var rows = BinaryCopy.For(table)!.ToBinary("NaN\tNaN\n"u8, new BinaryCopy.Output());
-        await using (var copy = await connection.BeginRawBinaryCopyAsync("COPY dst FROM STDIN (FORMAT binary)"))
-        {
-            await copy.WriteAsync(BinaryCopy.Header.ToArray());
-            await copy.WriteAsync(rows);
-            await copy.WriteAsync(BinaryCopy.Trailer.ToArray());
-        }
+        await CopyInAsync(connection, rows);
         await using var cmd = new NpgsqlCommand(
             "SELECT float4send(f4) = float4send('NaN'::real) AND float8send(f8) = float8send('NaN'::float8) FROM dst", connection);
         (await cmd.ExecuteScalarAsync()).ShouldBe(true);
@@ -203,18 +141,30 @@ public sealed class BinaryCopyTests
     [InlineData("1\t\\\\x012\n", "not bytea in hex")] // an odd number of hex digits
     public void A_row_that_is_not_what_a_snapshot_holds_is_refused_not_rewritten(string row, string reason)
     {
-        var table = new TableInfo
-        {
-            Engine = "postgresql",
-            Schema = "public",
-            Name = "t",
-            Columns = [new TableColumn("id", "bigint"), new TableColumn("x", row.Contains("\\x") ? "bytea" : "text")],
-            Key = ["id"],
-            Format = PostgresBackup.Format,
-            Checksum = "",
-        };
+        var table = Table("t", ("id", "bigint"), ("x", row.Contains("\\x") ? "bytea" : "text"));
         Should.Throw<InvalidDataException>(() => BinaryCopy.For(table)!.ToBinary(Encoding.UTF8.GetBytes(row), new BinaryCopy.Output()))
             .Message.ShouldContain(reason);
+    }
+
+    /// <summary>A table entry of public.<paramref name="name"/> as a backup records it, with these columns (format_type's spelling).</summary>
+    private static TableInfo Table(string name, params (string Name, string Type)[] columns) => new()
+    {
+        Engine = "postgresql",
+        Schema = "public",
+        Name = name,
+        Columns = [.. columns.Select(c => new TableColumn(c.Name, c.Type))],
+        Key = [],
+        Format = PostgresBackup.Format,
+        Checksum = "",
+    };
+
+    /// <summary>Sends rows written by <see cref="BinaryCopy.ToBinary"/> into the table dst, as a binary COPY whole.</summary>
+    private static async Task CopyInAsync(NpgsqlConnection connection, ReadOnlyMemory<byte> rows)
+    {
+        await using var copy = await connection.BeginRawBinaryCopyAsync("COPY dst FROM STDIN (FORMAT binary)");
+        await copy.WriteAsync(BinaryCopy.Header.ToArray());
+        await copy.WriteAsync(rows);
+        await copy.WriteAsync(BinaryCopy.Trailer.ToArray());
     }
 
     private static async Task<List<(string Name, string Type)>> ColumnTypesAsync(NpgsqlConnection connection)
