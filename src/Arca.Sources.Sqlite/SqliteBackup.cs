@@ -1,6 +1,7 @@
 using Arca.Backup;
 using Arca.Repo;
 using Arca.Repo.Chunking;
+using Arca.Storage;
 using Arca.Trees;
 using Microsoft.Data.Sqlite;
 
@@ -236,18 +237,13 @@ public sealed class SqliteBackup(IBlobSaver saver)
 }
 
 /// <summary>The first <c>length</c> bytes of a stream: a database file's pages, without whatever lies past them.</summary>
-internal sealed class PrefixStream(Stream inner, long length) : Stream
+internal sealed class PrefixStream(Stream inner, long length) : ReadOnlyStream
 {
     private readonly long _length = length;
     private long _left = length;
 
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
     public override long Length => _length;
     public override long Position { get => _length - _left; set => throw new NotSupportedException(); }
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
     {
@@ -262,15 +258,4 @@ internal sealed class PrefixStream(Stream inner, long length) : Stream
         _left -= read;
         return read;
     }
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }

@@ -1,4 +1,5 @@
 using Arca.Repo;
+using Arca.Storage;
 
 namespace Arca.Restore;
 
@@ -6,7 +7,7 @@ namespace Arca.Restore;
 /// An entry's content as a forward-only stream: its blobs loaded in order (each checked against its id by
 /// the loader), a few ahead of the reader so that decryption overlaps with whoever consumes the bytes.
 /// </summary>
-public sealed class ContentReader : Stream
+public sealed class ContentReader : ReadOnlyStream
 {
     private const int Ahead = 3;
     private readonly IBlobLoader _loader;
@@ -25,14 +26,10 @@ public sealed class ContentReader : Stream
         _blobs = blobs;
     }
 
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
     public override long Length => throw new NotSupportedException();
     public override long Position { get => _position; set => throw new NotSupportedException(); }
 
-    public override int Read(byte[] buffer, int offset, int count) =>
-        throw new NotSupportedException("ContentReader is read asynchronously.");
+    public override int Read(Span<byte> buffer) => throw new NotSupportedException("ContentReader is read asynchronously.");
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
@@ -61,17 +58,6 @@ public sealed class ContentReader : Stream
             _offset = 0;
         }
     }
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     public override async ValueTask DisposeAsync()
     {
