@@ -115,7 +115,10 @@ public sealed class DatabaseRestoreOperation
                 throw new ArcaException(ErrorCode.Usage, $"The tables named come from several databases of snapshot {id.Short}.",
                     "Say which with --database NAME, and restore one database's tables at a time.");
             }
-            chosen.Add(matches[0]);
+            if (!chosen.Contains(matches[0]))
+            {
+                chosen.Add(matches[0]); // named twice (public.orders and orders): restored once
+            }
         }
         await session.LockAsync(LockKind.Shared, "restore", cancellationToken);
         var fromSqlite = chosen[0].Info.Engine == "sqlite";

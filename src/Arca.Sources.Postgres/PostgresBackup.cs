@@ -187,11 +187,12 @@ public sealed class PostgresBackup(IBlobSaver saver, IBlobLoader loader, ITreeLo
         }
     }
 
-    internal static ArcaException FilterError(TableName table, string filter, string sqlState, string message, Exception ex) => sqlState == "25006"
+    /// <param name="restore">A restore's --where names no table (it applies to the tables restored): its example says so.</param>
+    internal static ArcaException FilterError(TableName table, string filter, string sqlState, string message, Exception ex, bool restore = false) => sqlState == "25006"
         ? new ArcaException(ErrorCode.FilterWrites, $"The row filter for {table} tries to write ({message}); filters run read-only, so nothing was written.",
             "A filter may only read: write it as a condition on the table's columns, e.g. 'created_at > now() - interval '7 days''.", ex)
         : new ArcaException(ErrorCode.InvalidFilter, $"The row filter for {table} is not a valid condition: {message}.",
-            "Write it as the SQL that would follow WHERE, e.g. --where 'public.orders: status = ''open'''.", ex);
+            $"Write it as the SQL that would follow WHERE, e.g. --where '{(restore ? "" : "public.orders: ")}status = ''open'''.", ex);
 
     /// <summary>The columns of a table a backup reads: all but generated and excluded ones.</summary>
     internal static List<PgColumn> ColumnsOf(PgTable table, BackupSelection selection)

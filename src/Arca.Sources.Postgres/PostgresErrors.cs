@@ -137,7 +137,7 @@ internal static class PostgresErrors
                         "Run the command again once the server is up.", ex),
                     _ => new ArcaException(ErrorCode.DatabaseFailed,
                         $"PostgreSQL at {where} reported an error: {pg.MessageText}{(Detail(pg) is { } d ? $" ({d})" : "")}.",
-                        pg.Hint is { Length: > 0 } h ? h : "Nothing was written; mend the cause and run the command again.", ex),
+                        pg.Hint is { Length: > 0 } h ? h : "Mend the cause and run the command again.", ex),
                 };
             case NpgsqlException { InnerException: SocketException socket }:
                 return new ArcaException(ErrorCode.DatabaseUnreachable,

@@ -30,20 +30,25 @@ public sealed class TableRestore(IBlobLoader loader)
         {
             throw new ArcaException(ErrorCode.Usage, "--into renames one table, and several were named.", "Restore one table at a time with --into.");
         }
-        var results = new List<TableRestoreResult>();
+        foreach (var node in tables)
+        {
+            TableMerge.CheckMode(node.Table!, options, new TableName(node.Table!.Schema, node.Table.Name).ToString());
+        }
         try
         {
-            foreach (var node in TableMerge.ForeignKeyOrder(tables, t => t.Table!))
-            {
-                results.Add(await RestoreOneAsync(target, node.Table!, (c, copy, _, ct) => LoadAsync(loader, c, copy, node, ct), options, cancellationToken));
-            }
+            return await TableMerge.RestoreEachAsync(tables, t => t.Table!, options,
+                node => RestoreOneAsync(target, node.Table!, (c, copy, _, ct) => LoadAsync(loader, c, copy, node, ct), options, cancellationToken),
+                ex => Translated(ex, target, cancellationToken));
         }
-        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && PostgresErrors.Translate(ex, target) is { } error)
+        catch (Exception ex) when (Translated(ex, target, cancellationToken) is ArcaException error && error != ex)
         {
             throw error;
         }
-        return results;
     }
+
+    /// <summary>A server's error said as the restore's own, unless the restore was cancelled (then it is the cancellation).</summary>
+    private static Exception Translated(Exception ex, PostgresLocation target, CancellationToken cancellationToken) =>
+        !cancellationToken.IsCancellationRequested && ex is not ArcaException && PostgresErrors.Translate(ex, target) is { } error ? error : ex;
 
     /// <summary>
     /// Restores tables backed up from another engine (SQLite) into this live database: columns are matched by name,
@@ -57,12 +62,16 @@ public sealed class TableRestore(IBlobLoader loader)
         {
             throw new ArcaException(ErrorCode.Usage, "--into renames one table, and several were named.", "Restore one table at a time with --into.");
         }
-        var results = new List<TableRestoreResult>();
+        foreach (var (info, _) in tables)
+        {
+            TableMerge.CheckMode(info, options, info.Name);
+        }
         try
         {
-            foreach (var (info, rows) in TableMerge.ForeignKeyOrder(tables, t => t.Info))
+            return await TableMerge.RestoreEachAsync(tables, t => t.Info, options, table =>
             {
-                results.Add(await RestoreOneAsync(target, info, async (connection, copy, liveTypes, ct) =>
+                var (info, rows) = table;
+                return RestoreOneAsync(target, info, async (connection, copy, liveTypes, ct) =>
                 {
                     try
                     {
@@ -75,14 +84,13 @@ public sealed class TableRestore(IBlobLoader loader)
                             $"A value of {info.Engine} table {info.Name} does not convert to the live table's column type: {ex.MessageText}{(ex.Where is { } where ? $" ({where.Split('\n')[0]})" : "")}.",
                             "Restore --into a table whose column types can hold the values (text holds any), or convert the column first.", ex);
                     }
-                }, options, cancellationToken, foreign: true));
-            }
+                }, options, cancellationToken, foreign: true);
+            }, ex => Translated(ex, target, cancellationToken));
         }
-        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is not ArcaException && PostgresErrors.Translate(ex, target) is { } error)
+        catch (Exception ex) when (Translated(ex, target, cancellationToken) is ArcaException error && error != ex)
         {
             throw error;
         }
-        return results;
     }
 
     private delegate Task RowLoader(NpgsqlConnection connection, string copy, IReadOnlyList<string> liveTypes, CancellationToken cancellationToken);
@@ -92,11 +100,6 @@ public sealed class TableRestore(IBlobLoader loader)
     {
         var source = foreign ? new TableName("public", info.Name) : new TableName(info.Schema, info.Name);
         var into = options.Into is null ? source : TableName.Parse(options.Into);
-        if (info.Key.Count == 0 && options.Mode != TableRestoreMode.Replace)
-        {
-            throw new ArcaException(ErrorCode.Usage, $"{source} has no primary key in the snapshot, so its rows cannot be matched with live ones.",
-                "Use --mode replace to make the table what the snapshot holds.");
-        }
         await using var connection = await PostgresErrors.OpenAsync(target, cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var live = await PostgresCatalog.FindTableAsync(connection, into, cancellationToken)
@@ -135,7 +138,7 @@ public sealed class TableRestore(IBlobLoader loader)
             }
             catch (PostgresException ex)
             {
-                throw PostgresBackup.FilterError(source, filter, ex.SqlState, ex.MessageText, ex);
+                throw PostgresBackup.FilterError(source, filter, ex.SqlState, ex.MessageText, ex, restore: true);
             }
             liveScope = $"t.ctid IN (SELECT row_id FROM {Scope})";
         }
@@ -161,23 +164,34 @@ public sealed class TableRestore(IBlobLoader loader)
     internal static Task LoadAsync(IBlobLoader loader, NpgsqlConnection connection, string copy, Node node, CancellationToken cancellationToken) =>
         TableLoad.RunAsync(loader, node, connection, copy, freeze: null, digest: false, cancellationToken);
 
-    /// <summary>Moves each sequence that feeds a restored column past the largest value now in it, so new rows do not collide.</summary>
+    /// <summary>
+    /// Moves each sequence that feeds a restored integer column past the largest value now in it, so new rows do not
+    /// collide: the column's own (serial, identity: OWNED BY) and any its default draws from (nextval('ids') on a
+    /// sequence of its own, or a table made LIKE another).
+    /// </summary>
     private static async Task<IReadOnlyList<string>> MoveSequencesAsync(NpgsqlConnection connection, TableName into, TableInfo info, CancellationToken cancellationToken)
     {
-        var moved = new List<string>();
-        foreach (var column in info.Columns)
+        var feeding = new List<(string Column, string Sequence)>();
+        await using (var find = new NpgsqlCommand(
+            "SELECT a.attname, s.seq FROM pg_catalog.pg_attribute AS a CROSS JOIN LATERAL (" +
+            "SELECT pg_catalog.pg_get_serial_sequence(a.attrelid::regclass::text, a.attname) AS seq UNION " +
+            "SELECT d.refobjid::regclass::text FROM pg_catalog.pg_attrdef AS ad JOIN pg_catalog.pg_depend AS d ON d.classid = 'pg_catalog.pg_attrdef'::regclass " +
+            "AND d.objid = ad.oid AND d.refclassid = 'pg_catalog.pg_class'::regclass JOIN pg_catalog.pg_class AS c ON c.oid = d.refobjid AND c.relkind = 'S' " +
+            "WHERE ad.adrelid = a.attrelid AND ad.adnum = a.attnum) AS s " +
+            $"WHERE a.attrelid = {TableName.Literal(into.Sql)}::regclass AND a.attnum > 0 AND NOT a.attisdropped AND s.seq IS NOT NULL " +
+            "AND a.atttypid IN ('pg_catalog.int2'::regtype, 'pg_catalog.int4'::regtype, 'pg_catalog.int8'::regtype) ORDER BY a.attnum, s.seq", connection))
+        await using (var reader = await find.ExecuteReaderAsync(cancellationToken))
         {
-            string? sequence;
-            await using (var cmd = new NpgsqlCommand($"SELECT pg_get_serial_sequence({TableName.Literal(into.Sql)}, {TableName.Literal(column.Name)})", connection))
+            while (await reader.ReadAsync(cancellationToken))
             {
-                sequence = await cmd.ExecuteScalarAsync(cancellationToken) as string;
+                feeding.Add((reader.GetString(0), reader.GetString(1)));
             }
-            if (sequence is null)
-            {
-                continue;
-            }
+        }
+        var moved = new List<string>();
+        foreach (var (column, sequence) in feeding.Where(f => info.Columns.Any(c => c.Name == f.Column)))
+        {
             await using var move = new NpgsqlCommand(
-                $"SELECT setval({TableName.Literal(sequence)}, m) FROM (SELECT max({TableName.Ident(column.Name)})::bigint AS m FROM ONLY {into.Sql}) AS x, " +
+                $"SELECT setval({TableName.Literal(sequence)}, m) FROM (SELECT max({TableName.Ident(column)})::bigint AS m FROM ONLY {into.Sql}) AS x, " +
                 $"{sequence} AS q WHERE m IS NOT NULL AND (m > q.last_value OR (m = q.last_value AND NOT q.is_called))", connection);
             if (await move.ExecuteScalarAsync(cancellationToken) is long value)
             {

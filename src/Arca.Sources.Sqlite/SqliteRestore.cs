@@ -104,12 +104,8 @@ public sealed partial class SqliteRestore(IBlobLoader loader)
             SqliteFile.Execute(connection, $"ATTACH DATABASE {SqliteFile.Literal(copy.Path)} AS {Attached}");
             try
             {
-                var results = new List<TableRestoreResult>();
-                foreach (var info in TableMerge.ForeignKeyOrder(tables, t => t))
-                {
-                    results.Add(await RestoreExplainedAsync(connection, target, info, null, options, results, cancellationToken));
-                }
-                return results;
+                return await TableMerge.RestoreEachAsync(tables, t => t, options,
+                    info => RestoreExplainedAsync(connection, target, info, null, options, cancellationToken), ex => Translated(ex, target, timeout));
             }
             finally
             {
@@ -163,12 +159,8 @@ public sealed partial class SqliteRestore(IBlobLoader loader)
         {
             await using var connection = SqliteFile.Open(target.Path, SqliteOpenMode.ReadWrite, timeout);
             SqliteFile.Execute(connection, "PRAGMA foreign_keys = ON");
-            var results = new List<TableRestoreResult>();
-            foreach (var (info, fill) in TableMerge.ForeignKeyOrder(tables, t => t.Info))
-            {
-                results.Add(await RestoreExplainedAsync(connection, target, info, fill, options, results, cancellationToken));
-            }
-            return results;
+            return await TableMerge.RestoreEachAsync(tables, t => t.Info, options,
+                table => RestoreExplainedAsync(connection, target, table.Info, table.Fill, options, cancellationToken), ex => Translated(ex, target, timeout));
         }
         catch (SqliteException ex) when (SqliteFile.Translate(ex, target.Display, timeout) is { } error)
         {
@@ -176,9 +168,13 @@ public sealed partial class SqliteRestore(IBlobLoader loader)
         }
     }
 
+    /// <summary>SQLite's error said as the restore's own, where it has words for it.</summary>
+    private static Exception Translated(Exception ex, SqliteLocation target, TimeSpan timeout) =>
+        ex is SqliteException sqlite && SqliteFile.Translate(sqlite, target.Display, timeout) is { } error ? error : ex;
+
     /// <summary><see cref="RestoreOneAsync"/>, with a refusal by the live database's constraints told as such.</summary>
     private static async Task<TableRestoreResult> RestoreExplainedAsync(SqliteConnection connection, SqliteLocation target, TableInfo info, StageFiller? fill,
-        TableRestoreOptions options, List<TableRestoreResult> done, CancellationToken cancellationToken)
+        TableRestoreOptions options, CancellationToken cancellationToken)
     {
         try
         {
@@ -187,10 +183,10 @@ public sealed partial class SqliteRestore(IBlobLoader loader)
         catch (SqliteException ex) when (ex.SqliteErrorCode == SqliteFile.Constraint)
         {
             // A foreign key, NOT NULL, UNIQUE or CHECK constraint of the live database refused the rows: its
-            // rule, not a bug. The table's transaction was rolled back; tables restored before it stay restored.
-            var before = done.Count == 0 ? "" : $" ({string.Join(", ", done.Select(r => r.Target))} restored before it)";
+            // rule, not a bug. The table's transaction was rolled back; tables restored before it stay restored (the
+            // caller says which).
             throw new ArcaException(ErrorCode.DatabaseFailed,
-                $"{target.Display} refused the rows of {info.Name}: SQLite reports '{SqliteFile.Words(ex)}'; none of them were written{before}.",
+                $"{target.Display} refused the rows of {info.Name}: SQLite reports '{SqliteFile.Words(ex)}'; none of them were written.",
                 "Restore the tables they refer to as well (e.g. --table child,parent), or mend the live rows first.", ex);
         }
     }
@@ -199,11 +195,7 @@ public sealed partial class SqliteRestore(IBlobLoader loader)
         CancellationToken cancellationToken)
     {
         var into = options.Into is null ? info.Name : TableNameOf(options.Into);
-        if (info.Key.Count == 0 && options.Mode != TableRestoreMode.Replace)
-        {
-            throw new ArcaException(ErrorCode.Usage, $"{info.Name} has no primary key in the snapshot, so its rows cannot be matched with live ones.",
-                "Use --mode replace to make the table what the snapshot holds.");
-        }
+        TableMerge.CheckMode(info, options, info.Name);
         await using var transaction = connection.BeginTransaction(deferred: false);
         var live = SqliteCatalog.Find(connection, "main", into)
             ?? throw new ArcaException(ErrorCode.TableNotFound, $"The database has no table {into}.",

@@ -96,6 +96,23 @@ public sealed class CrossEngineTests
     }
 
     [Fact]
+    public async Task SQLite_rows_with_a_null_primary_key_stop_a_restore_with_exit_36_and_write_nothing()
+    {
+        // SQLite lets a primary key other than an INTEGER one hold NULL; no live row can match such a row.
+        await using var sandbox = await PgSandbox.CreateAsync(binary: true);
+        var file = NewSqliteFile(sandbox, "codes.db", "CREATE TABLE t (code TEXT PRIMARY KEY, v TEXT); INSERT INTO t VALUES ('a', '1'), (NULL, 'lost1'), (NULL, 'lost2');");
+        (await sandbox.RunAsync(true, "backup", "sqlite:" + file)).ShouldSucceed();
+        var url = await sandbox.NewDatabaseAsync("CREATE TABLE public.t (code text PRIMARY KEY, v text); INSERT INTO public.t VALUES ('a', '1')");
+
+        var result = await sandbox.RunAsync(true, "restore", "latest", "--table", "t", "--to", url, "--mode", "upsert", "--yes");
+
+        result.ShouldFailWith(ExitCodes.TableMismatch);
+        result.Error.ShouldContain("2 rows of main.t in the snapshot have no value in its primary key (code)");
+        (await PgTestServer.ScalarAsync<long>(PgTestServer.DatabaseName(url), "SELECT count(*) FROM public.t")).ShouldBe(1);
+    }
+
+
+    [Fact]
     public async Task A_SQLite_blob_bound_for_a_PostgreSQL_text_column_stops_the_restore_with_exit_36_and_writes_nothing()
     {
         await using var sandbox = await PgSandbox.CreateAsync(binary: true);

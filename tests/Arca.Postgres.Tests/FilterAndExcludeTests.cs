@@ -1,3 +1,4 @@
+using Arca.Cli;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Arca.TestKit;
@@ -98,6 +99,49 @@ public sealed class FilterAndExcludeTests
         INSERT INTO public.users (email, password_hash, display_name)
             SELECT 'user' || g || '@example.com', 'secret-hash-' || md5(g::text), 'User ' || g FROM generate_series(1, 300) AS g;
         """;
+
+    [Fact]
+    public async Task A_replace_of_a_filtered_snapshot_needs_a_where_and_then_deletes_only_within_it()
+    {
+        // The backup held the open orders only: a replace of the whole table would delete every other live order.
+        await using var sandbox = await PgSandbox.CreateAsync();
+        var url = await sandbox.NewDatabaseAsync(OrdersSql);
+        var name = PgTestServer.DatabaseName(url);
+        await sandbox.BackupAsync(url, "--table", "public.orders", "--where", "public.orders: status = 'open'");
+        await PgTestServer.ExecuteAsync(name, "DELETE FROM public.orders WHERE status = 'open' AND id % 2 = 0; UPDATE public.orders SET total = 0 WHERE status = 'closed'");
+        var closed = await PgTestServer.TableChecksumAsync(name, "public.orders", "t.id", "status IS DISTINCT FROM 'open'");
+        var before = await PgTestServer.TableChecksumAsync(name, "public.orders", "t.id");
+
+        var refused = await sandbox.RunAsync("restore", "latest", "--table", "public.orders", "--to", url, "--mode", "replace", "--yes");
+        refused.ShouldFailWith(ExitCodes.Usage);
+        refused.Error.ShouldContain("was backed up with a row filter (status = 'open')");
+        (await PgTestServer.TableChecksumAsync(name, "public.orders", "t.id")).ShouldBe(before);
+
+        var (_, table) = await sandbox.RestoreTableAsync("latest", "--table", "public.orders", "--to", url, "--mode", "replace", "--where", "status = 'open'", "--yes");
+        table.Long("insert").ShouldBe(100); // every open order has an even id: all were deleted
+        table.Long("delete").ShouldBe(0);
+        (await PgTestServer.ScalarAsync<long>(name, "SELECT count(*) FROM public.orders")).ShouldBe(600);
+        (await PgTestServer.TableChecksumAsync(name, "public.orders", "t.id", "status IS DISTINCT FROM 'open'")).ShouldBe(closed);
+    }
+
+    [Fact]
+    public async Task A_replace_of_a_keyless_table_backed_up_without_a_column_is_refused_as_it_would_empty_that_column()
+    {
+        await using var sandbox = await PgSandbox.CreateAsync();
+        var url = await sandbox.NewDatabaseAsync("""
+            CREATE TABLE public.log (name text NOT NULL, secret text);
+            INSERT INTO public.log SELECT 'entry ' || g, 'secret ' || g FROM generate_series(1, 5) AS g;
+            """);
+        var name = PgTestServer.DatabaseName(url);
+        (await sandbox.RunAsync("backup", url, "--exclude-column", "public.log.secret")).ShouldSucceed();
+
+        var result = await sandbox.RunAsync("restore", "latest", "--table", "public.log", "--to", url, "--mode", "replace", "--yes");
+
+        result.ShouldFailWith(ExitCodes.Usage);
+        result.Error.ShouldContain("has no primary key and was backed up without secret");
+        (await PgTestServer.ScalarAsync<long>(name, "SELECT count(*) FROM public.log WHERE secret LIKE 'secret %'")).ShouldBe(5);
+    }
+
 
     [Fact]
     public async Task An_excluded_column_is_absent_from_the_snapshot_and_an_upsert_keeps_its_live_values()

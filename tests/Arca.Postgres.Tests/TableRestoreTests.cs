@@ -249,6 +249,65 @@ public sealed class TableRestoreTests
     }
 
     [Fact]
+    public async Task A_sequence_a_key_default_draws_from_moves_too_and_a_text_column_fed_by_one_is_left_alone()
+    {
+        // Not owned by the column (no serial, no identity): only the default names it.
+        await using var sandbox = await PgSandbox.CreateAsync();
+        var url = await sandbox.NewDatabaseAsync("""
+            CREATE SEQUENCE public.item_ids;
+            CREATE SEQUENCE public.item_codes;
+            CREATE TABLE public.items (id bigint PRIMARY KEY DEFAULT nextval('public.item_ids'), code text DEFAULT 'c' || nextval('public.item_codes'), v text);
+            INSERT INTO public.items (v) SELECT 'item ' || g FROM generate_series(1, 10) AS g;
+            """);
+        var name = PgTestServer.DatabaseName(url);
+        await sandbox.BackupAsync(url);
+        await PgTestServer.ExecuteAsync(name, "DELETE FROM public.items WHERE id > 5; SELECT setval('public.item_ids', 5)");
+
+        var (_, table) = await sandbox.RestoreTableAsync("latest", "--table", "public.items", "--to", url, "--yes");
+
+        table.Long("insert").ShouldBe(5);
+        table.Strings("adjustments").ShouldHaveSingleItem().ShouldContain("item_ids");
+        (await PgTestServer.ScalarAsync<long>(name, "INSERT INTO public.items (v) VALUES ('after') RETURNING id")).ShouldBe(11);
+    }
+
+    [Fact]
+    public async Task A_table_named_twice_is_restored_once()
+    {
+        await using var sandbox = await PgSandbox.CreateAsync();
+        var s = await BadCleanupAsync(sandbox);
+
+        var (_, table) = await sandbox.RestoreTableAsync("latest", "--table", Customers, "--table", "customers", "--to", s.Url, "--yes");
+
+        ShouldCount(table, insert: 200, update: 100, unchanged: 1700, delete: 0);
+    }
+
+    [Fact]
+    public async Task When_a_later_table_fails_the_error_names_the_tables_already_restored()
+    {
+        // Each table restores in a transaction of its own: the parent is committed before the child's filter fails.
+        await using var sandbox = await PgSandbox.CreateAsync();
+        var url = await sandbox.NewDatabaseAsync("""
+            CREATE TABLE public.parent (id integer PRIMARY KEY, region text NOT NULL);
+            CREATE TABLE public.child (id integer PRIMARY KEY, parent_id integer NOT NULL REFERENCES public.parent (id));
+            INSERT INTO public.parent SELECT g, CASE WHEN g % 2 = 0 THEN 'EU' ELSE 'US' END FROM generate_series(1, 10) AS g;
+            INSERT INTO public.child SELECT g, 1 + g % 10 FROM generate_series(1, 20) AS g;
+            """);
+        var name = PgTestServer.DatabaseName(url);
+        await sandbox.BackupAsync(url);
+        await PgTestServer.ExecuteAsync(name, "UPDATE public.parent SET region = 'EU' WHERE id = 1");
+
+        var result = await sandbox.RunAsync("restore", "latest", "--table", "public.child,public.parent", "--to", url, "--mode", "upsert",
+            "--where", "region = 'EU'", "--yes");
+
+        result.ShouldFailWith(ExitCodes.InvalidFilter);
+        result.Error.ShouldContain("The row filter for public.child is not a valid condition");
+        result.Error.ShouldContain("public.parent was restored and committed before this failed");
+        result.Error.ShouldContain("--where 'status = ''open'''");
+        (await PgTestServer.ScalarAsync<string>(name, "SELECT region FROM public.parent WHERE id = 1")).ShouldBe("EU"); // id 1 is US in the snapshot: outside the filter
+    }
+
+
+    [Fact]
     public async Task Into_restores_the_snapshots_rows_into_another_table_created_like_the_original()
     {
         await using var sandbox = await PgSandbox.CreateAsync();

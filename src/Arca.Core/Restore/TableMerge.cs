@@ -49,6 +49,14 @@ public sealed class TableMerge(DbConnection connection, DbTransaction transactio
     {
         if (info.Key.Count > 0)
         {
+            var keyless = await CountAsync($"SELECT count(*) FROM {stage} AS s WHERE {string.Join(" OR ", info.Key.Select(k => $"s.{sql.Ident(k)} IS NULL"))}", cancellationToken);
+            if (keyless > 0)
+            {
+                // SQLite lets a primary key other than an INTEGER one hold NULL; such a row matches no live row, not even itself.
+                throw new ArcaException(ErrorCode.TableMismatch,
+                    $"{keyless} rows of {info.QualifiedName} in the snapshot have no value in its primary key ({string.Join(", ", info.Key)}), so they cannot be matched with live rows.",
+                    "Restore the table --into an empty copy with --mode replace, or restore the whole database file.");
+            }
             await FindChangesAsync(cancellationToken);
         }
         var before = await CompareAsync(options.Mode, options.SampleSize, cancellationToken);
@@ -186,6 +194,60 @@ public sealed class TableMerge(DbConnection connection, DbTransaction transactio
             inserted = await ExecuteAsync($"{insert} AND {Changed()} ON CONFLICT ({conflict}) {update}", cancellationToken);
         }
         return (deleted, inserted);
+    }
+
+    /// <summary>
+    /// Refuses a mode that cannot do what it says with this table, before anything is read or written: matching rows
+    /// needs a primary key; a replace of rows the backup filtered would delete every live row outside its filter; and a
+    /// replace without a key deletes and inserts whole rows, which would empty the columns the backup left out.
+    /// </summary>
+    public static void CheckMode(TableInfo info, TableRestoreOptions options, string table)
+    {
+        if (info.Key.Count == 0 && options.Mode != TableRestoreMode.Replace)
+        {
+            throw new ArcaException(ErrorCode.Usage, $"{table} has no primary key in the snapshot, so its rows cannot be matched with live ones.",
+                "Use --mode replace to make the table what the snapshot holds.");
+        }
+        if (options.Mode != TableRestoreMode.Replace)
+        {
+            return;
+        }
+        if (info.Filter is { } filter && options.Filter is null)
+        {
+            throw new ArcaException(ErrorCode.Usage,
+                $"{table} was backed up with a row filter ({filter}), so a replace would delete every live row outside it.",
+                "Say which live rows the snapshot replaces with --where (the backup's filter, if it still picks them), or use --mode upsert.");
+        }
+        if (info.Key.Count == 0 && info.ExcludedColumns is { Count: > 0 } excluded)
+        {
+            throw new ArcaException(ErrorCode.Usage,
+                $"{table} has no primary key and was backed up without {string.Join(", ", excluded)}: a replace rewrites whole rows and would empty those columns.",
+                "Restore --into a new table created like it, or give the table a primary key so that rows can be matched.");
+        }
+    }
+
+    /// <summary>
+    /// Restores each table in foreign-key order, each in a transaction of its own. When one fails after others were
+    /// committed, the error says which stay restored: the target holds them, whatever the failure's own words say.
+    /// </summary>
+    public static async Task<List<TableRestoreResult>> RestoreEachAsync<T>(IReadOnlyList<T> tables, Func<T, TableInfo> infoOf, TableRestoreOptions options,
+        Func<T, Task<TableRestoreResult>> restoreOne, Func<Exception, Exception>? translate = null)
+    {
+        var results = new List<TableRestoreResult>();
+        try
+        {
+            foreach (var table in ForeignKeyOrder(tables, infoOf))
+            {
+                results.Add(await restoreOne(table));
+            }
+        }
+        catch (Exception ex) when (!options.DryRun && results.Count > 0 && (translate?.Invoke(ex) ?? ex) is ArcaException error)
+        {
+            var committed = string.Join(", ", results.Select(r => r.Target));
+            throw new ArcaException(error.Code, error.Message,
+                $"{committed} {(results.Count == 1 ? "was" : "were")} restored and committed before this failed, and {(results.Count == 1 ? "stays" : "stay")} so. {error.Hint}", ex);
+        }
+        return results;
     }
 
     /// <summary>
