@@ -8,8 +8,8 @@ namespace Arca.Sources.Postgres;
 /// <summary>
 /// Restores tables of a snapshot into a live database. Each table's rows are loaded into a temporary table
 /// (checked against the snapshot's checksum on the way), compared with the live table by primary key, and
-/// merged by set-based SQL in one transaction per table; tables go in foreign-key order. A dry run does the
-/// same comparison and rolls back.
+/// merged by set-based SQL in one transaction per table, which holds other sessions' writes to it off; tables go
+/// in foreign-key order. A dry run does the same comparison, takes no lock and rolls back.
 /// </summary>
 public sealed class TableRestore(IBlobLoader loader)
 {
@@ -105,6 +105,12 @@ public sealed class TableRestore(IBlobLoader loader)
         var live = await PostgresCatalog.FindTableAsync(connection, into, cancellationToken)
             ?? throw new ArcaException(ErrorCode.TableNotFound, $"The database {target.Display} has no table {into}.",
                 "Create it first (a whole-database restore brings the schema), or name another with --into.");
+        if (!options.DryRun)
+        {
+            // Other sessions' writes to the table wait for its restore to commit (reads go on): the rows compared are the
+            // rows merged, and the check after the merge sees no one else's change. A dry run writes nothing and holds no one up.
+            await PostgresErrors.ExecuteAsync(connection, $"LOCK TABLE ONLY {into.Sql} IN SHARE ROW EXCLUSIVE MODE", cancellationToken);
+        }
         // From another engine, types are compared value by value as the rows convert.
         TableMerge.CheckColumns(info, [.. live.Columns.Select(c => new TableColumn(c.Name, c.Type))], live.Key,
             live.Columns.Where(c => c.Generated).Select(c => c.Name).ToHashSet(StringComparer.Ordinal), into.ToString(), compareTypes: !foreign);

@@ -271,6 +271,37 @@ public sealed class TableRestoreTests
     }
 
     [Fact]
+    public async Task A_restore_waits_for_a_session_writing_the_table_then_leaves_it_as_the_snapshot_holds()
+    {
+        await using var sandbox = await PgSandbox.CreateAsync();
+        var s = await BadCleanupAsync(sandbox);
+        await using var writer = new Npgsql.NpgsqlConnection(PgTestServer.ConnectionString(s.Name));
+        await writer.OpenAsync();
+        await using var transaction = await writer.BeginTransactionAsync();
+        await using (var edit = new Npgsql.NpgsqlCommand("UPDATE public.customers SET name = 'written meanwhile' WHERE id = 2", writer, transaction))
+        {
+            (await edit.ExecuteNonQueryAsync()).ShouldBe(1);
+        }
+
+        var restore = sandbox.RunAsync("restore", "latest", "--table", Customers, "--to", s.Url, "--mode", "upsert", "--yes");
+        // The restore's session waits for the table's lock, before it reads a row.
+        var waited = false;
+        for (var i = 0; i < 600 && !waited && !restore.IsCompleted; i++)
+        {
+            waited = await PgTestServer.ScalarAsync<long>(s.Name,
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'LOCK TABLE ONLY %customers%'") == 1;
+            await Task.Delay(50);
+        }
+        await transaction.CommitAsync();
+        (await restore).ShouldSucceed();
+
+        waited.ShouldBeTrue();
+        // Customer 2 was written meanwhile and differs from the snapshot: the upsert, which compared after the write, mends it too.
+        (await Checksum(s.Name, "id <= 2000")).ShouldBe(s.Original);
+        (await Checksum(s.Name, "id > 2000")).ShouldBe(s.DamagedNew);
+    }
+
+    [Fact]
     public async Task A_table_named_twice_is_restored_once()
     {
         await using var sandbox = await PgSandbox.CreateAsync();
